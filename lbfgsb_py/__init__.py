@@ -1,0 +1,10 @@
+"""lbfgsb_py: L-BFGS-B as SciPy runs it, in readable NumPy + Numba, every decision traced.
+
+Public names: :func:`minimize`, :data:`scipy_method`, :class:`Result`,
+:class:`Tracer`, :class:`Trace`, :data:`SCHEMA_VERSION`.
+"""
+from .api import InverseHessianProduct, Result, minimize
+from .trace import SCHEMA_VERSION, Trace, Tracer
+
+__all__ = ["minimize", "Result", "InverseHessianProduct", "Tracer", "Trace", "SCHEMA_VERSION"]
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""Small dense kernels that stand in for the LAPACK calls of SciPy's code.
+
+SciPy calls ``dpotrf`` (Cholesky, upper) and ``dtrtrs`` (triangular solves) on
+matrices of order at most 2m.  Numba would route ``np.linalg`` to SciPy's
+LAPACK, which is not a run-time dependency here, so these are plain loops.
+They act on the square block ``a[o:o+k, o:o+k]`` of a larger array, as the
+Fortran code does with its leading dimensions.
+"""
+import numpy as np
+
+from ._jit import jit
+
+
+@jit
+def cholesky_upper(a, o, k):
+    """Factor the symmetric block A = R'R in place, R upper (like ``dpotrf('U')``).
+
+    Reads only the upper triangle.  Returns 0, or j+1 when the j-th pivot is not
+    positive (or NaN): the LAPACK ``info`` convention.
+    """
+    for j in range(k):
+        s = a[o + j, o + j]
+        for p in range(j):
+            s -= a[o + p, o + j] * a[o + p, o + j]
+        if not s > 0.0:
+            return j + 1
+        rjj = np.sqrt(s)
+        a[o + j, o + j] = rjj
+        for i in range(j + 1, k):
+            t = a[o + j, o + i]
+            for p in range(j):
+                t -= a[o + p, o + j] * a[o + p, o + i]
+            a[o + j, o + i] = t / rjj
+    return 0
+
+
+@jit
+def solve_upper_transposed(a, o, k, b, bo):
+    """Solve R' x = b in place (``dtrtrs('U', 'T')``), R = a[o:o+k, o:o+k] upper.
+
+    ``b[bo:bo+k]`` is overwritten with x.  Returns 0 or j+1 for a zero pivot.
+    """
+    for j in range(k):
+        if a[o + j, o + j] == 0.0:
+            return j + 1
+    for j in range(k):
+        t = b[bo + j]
+        for p in range(j):
+            t -= a[o + p, o + j] * b[bo + p]
+        b[bo + j] = t / a[o + j, o + j]
+    return 0
+
+
+@jit
+def solve_upper(a, o, k, b, bo):
+    """Solve R x = b in place (``dtrtrs('U', 'N')``), R = a[o:o+k, o:o+k] upper."""
+    for j in range(k):
+        if a[o + j, o + j] == 0.0:
+            return j + 1
+    for j in range(k - 1, -1, -1):
+        t = b[bo + j]
+        for p in range(j + 1, k):
+            t -= a[o + j, o + p] * b[bo + p]
+        b[bo + j] = t / a[o + j, o + j]
+    return 0
+
+
+@jit
+def dot(a, b):
+    """Sequential inner product of two equal-length vectors."""
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * b[i]
+    return s

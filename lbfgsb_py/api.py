@@ -1,0 +1,331 @@
+"""``minimize``: argument checking (one rule per line), then the driver.
+
+The signature and every argument's meaning follow
+``scipy.optimize.minimize(method="L-BFGS-B")`` (``_minimize_lbfgsb`` in
+``scipy/optimize/_lbfgsb_py.py`` and the generic ``_minimize.py`` wrapper),
+so results (x, fun, jac, nit, nfev, njev, status, success, message) are SciPy's
+for the same problem.  ``trace`` and ``variant`` are this package's additions.
+"""
+import inspect
+import numbers
+
+import numpy as np
+
+from . import status as st
+from .driver import Engine
+from .objective import FD_METHODS, Objective, as_scalar
+from .trace import Trace, make_tracer
+
+
+class Result(dict):
+    """Optimization result; a dict with attribute access (like ``OptimizeResult``).
+
+    Keys: ``x, fun, jac, nit, nfev, njev, status, success, message, hess_inv,
+    trace``.
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    __setattr__ = dict.__setitem__
+
+    def __repr__(self):
+        keys = ("message", "success", "status", "fun", "x", "nit", "nfev", "njev")
+        body = "\n".join(f"{k:>8}: {self[k]!r}" for k in keys if k in self)
+        return f"{body}\n   trace: {len(self.get('trace') or ())} events"
+
+
+class InverseHessianProduct:
+    """The L-BFGS inverse Hessian H as an operator, exactly as SciPy builds it.
+
+    SciPy's ``LbfgsInvHessProduct`` runs the two-loop recursion [Nocedal &
+    Wright, Alg. 7.4] with H0 = I over the stored pairs *in ring-slot order*
+    (not chronological once more than ``maxcor`` updates were made).  This
+    reproduces it so ``result.hess_inv`` matches SciPy's.
+    """
+
+    def __init__(self, s, y):
+        self.s = np.array(s, dtype=np.float64)
+        self.y = np.array(y, dtype=np.float64)
+        n = self.s.shape[1] if self.s.ndim == 2 and self.s.size else len(s[0]) if len(s) else 0
+        self.shape = (n, n)
+        self.rho = 1.0 / np.einsum("ij,ij->i", self.s, self.y)
+
+    def matvec(self, v):
+        """H v for a vector (or an (n, 1) column)."""
+        q = np.array(v, dtype=np.float64).reshape(-1)
+        if q.shape[0] != self.shape[0]:
+            raise ValueError(f"matvec: vector has length {q.shape[0]}, expected {self.shape[0]}")
+        k = self.s.shape[0]
+        alpha = np.empty(k)
+        for i in range(k - 1, -1, -1):
+            alpha[i] = self.rho[i] * np.dot(self.s[i], q)
+            q = q - alpha[i] * self.y[i]
+        for i in range(k):
+            beta = self.rho[i] * np.dot(self.y[i], q)
+            q = q + self.s[i] * (alpha[i] - beta)
+        return q
+
+    def __matmul__(self, v):
+        v = np.asarray(v)
+        if v.ndim == 2:
+            return np.column_stack([self.matvec(col) for col in v.T])
+        return self.matvec(v)
+
+    def todense(self):
+        """The dense n x n matrix H."""
+        return self @ np.eye(self.shape[0])
+
+
+def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
+             ftol=2.220446049250313e-09, gtol=1e-05, eps=1e-08, maxfun=15000,
+             maxiter=15000, maxls=20, finite_diff_rel_step=None, callback=None,
+             trace="iteration", variant="scipy"):
+    """Minimize ``fun`` subject to bounds with L-BFGS-B, as SciPy does, traced.
+
+    Parameters are those of ``scipy.optimize.minimize(method="L-BFGS-B")``:
+    ``jac`` is a callable, ``True`` (``fun`` returns ``(f, g)``), ``None``
+    (forward differences with absolute step ``eps``) or ``"2-point"`` /
+    ``"3-point"``; ``bounds`` a sequence of ``(lo, hi)`` pairs (``None`` for
+    no bound), a pair ``(lb, ub)`` of arrays, or an object with ``.lb`` and
+    ``.ub`` (e.g. ``scipy.optimize.Bounds``).  ``callback(xk)`` or
+    ``callback(intermediate_result)`` runs after each iteration; raising
+    ``StopIteration`` halts (status 99, as in SciPy).
+
+    ``trace``: ``"iteration"`` (default, in memory), ``"full"``, ``"off"`` /
+    ``None`` or a :class:`~lbfgsb_py.trace.Tracer` with file, callable or
+    logging sinks.  ``variant``: ``"scipy"`` or ``"1995"`` (subspace step).
+
+    Returns a :class:`Result`.
+    """
+    x0 = check_x0(x0)
+    n = x0.shape[0]
+    lower, upper = parse_bounds(bounds, n)
+    check_options(maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
+                  maxiter=maxiter, maxls=maxls, variant=variant, jac=jac, fun=fun)
+    fixed = lower == upper
+    if fixed.all():
+        return _all_fixed(fun, lower, args, jac)
+    remove = fixed.any() and not callable(jac)
+    values = lower.copy()
+    if remove:
+        fun = _without_fixed(fun, jac, fixed, values)
+        x0, lower, upper = x0[~fixed], lower[~fixed], upper[~fixed]
+    tracer = make_tracer(trace)
+    halted = _CallbackState(callback)
+    objective = Objective(fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
+    tracer.open()
+    try:
+        engine = Engine(x0, lower, upper, maxcor=maxcor, ftol=ftol, gtol=gtol, maxls=maxls,
+                        maxiter=maxiter, maxfun=maxfun, variant=variant, tracer=tracer,
+                        callback=halted if callback is not None else None)
+        run(engine, objective)
+    except BaseException as exc:
+        _attach_trace(exc, tracer.trace)
+        raise
+    finally:
+        tracer.close()
+    res = result_from(engine, objective, tracer.trace)
+    if halted.stopped:
+        res.update(status=st.CALLBACK_STOP_STATUS, success=False,
+                   message=st.CALLBACK_STOP_MESSAGE)
+    if remove:
+        _restore_fixed(res, fixed, values)
+    return res
+
+
+def run(engine, objective):
+    """Drive an :class:`Engine` with an :class:`Objective` until it stops."""
+    x = engine.pending
+    while x is not None:
+        f, g = objective(x)
+        x = engine.tell(f, g, objective.nfev)
+
+
+def result_from(engine, objective, trace):
+    """Build SciPy's result fields from a finished engine."""
+    mem = engine.memory
+    k = min(mem.iupdat, engine.m)
+    return Result(
+        x=engine.x.copy(), fun=float(engine.f_last) if objective.nfev else 0.0,
+        jac=engine.g.copy(), nit=engine.nit, nfev=objective.nfev, njev=objective.njev,
+        status=engine.status, success=engine.status == 0, message=engine.message,
+        hess_inv=InverseHessianProduct(mem.ws[:k], mem.wy[:k]) if k else
+        InverseHessianProduct(np.zeros((0, engine.n)), np.zeros((0, engine.n))),
+        trace=trace)
+
+
+class _CallbackState:
+    """Call the user's callback as SciPy does; remember a StopIteration."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.stopped = False
+        self.wants_result = False
+        if callback is not None:
+            if not callable(callback):
+                raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+            try:
+                params = set(inspect.signature(callback).parameters)
+            except (TypeError, ValueError):
+                params = set()
+            self.wants_result = params == {"intermediate_result"}
+
+    def __call__(self, x, f):
+        try:
+            if self.wants_result:
+                self.callback(intermediate_result=Result(x=x, fun=f))
+            else:
+                self.callback(np.copy(x))
+        except StopIteration:
+            self.stopped = True
+            return True
+        return False
+
+
+def _attach_trace(exc, trace):
+    """Keep the trace reachable from an exception raised during the run."""
+    try:
+        exc.lbfgsb_trace = trace
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"lbfgsb_py: the trace up to the failure ({len(trace)} events) "
+                         f"is in exception.lbfgsb_trace")
+    except (AttributeError, TypeError):
+        pass
+
+
+# ---------------------------------------------------------------------------- checks
+def check_x0(x0):
+    """x0 as a float64 1-D array, or an error naming the fix."""
+    arr = np.asarray(x0)
+    if arr.dtype.kind == "c":
+        raise TypeError("x0 is complex; L-BFGS-B works on real variables: pass x0.real "
+                        "(or split real and imaginary parts into separate variables)")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"x0 must be an array of real numbers, not dtype {arr.dtype}")
+    arr = np.atleast_1d(arr)
+    if arr.ndim != 1:
+        raise ValueError(f"x0 must be one-dimensional, got shape {arr.shape}: "
+                         f"pass x0.ravel() and reshape inside fun")
+    if arr.size == 0:
+        raise ValueError("x0 is empty: there must be at least one variable")
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if bad.size:
+        raise ValueError(f"x0[{bad[0]}] is {arr[bad[0]]}: every starting value must be finite")
+    return arr.astype(np.float64)
+
+
+def parse_bounds(bounds, n):
+    """Return (lower, upper) float arrays with -inf/+inf for missing bounds."""
+    if bounds is None:
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        pairs = list(bounds)
+        if len(pairs) == n and all(_is_pair(p) for p in pairs):
+            lb = [p[0] for p in pairs]
+            ub = [p[1] for p in pairs]
+        elif len(pairs) == 2:
+            lb, ub = pairs
+        else:
+            raise ValueError(f"bounds has {len(pairs)} entries but x0 has {n} variables: "
+                             f"give one (lo, hi) pair per variable, or a pair (lb, ub) of arrays")
+    lower = _bound_array(lb, n, "lower", -np.inf)
+    upper = _bound_array(ub, n, "upper", np.inf)
+    bad = np.flatnonzero(lower > upper)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(f"bounds[{i}]: lower {lower[i]} > upper {upper[i]}; swap them or "
+                         f"fix the bound")
+    return lower, upper
+
+
+def _is_pair(p):
+    return np.ndim(p) == 1 and len(p) == 2 if not isinstance(p, (str, bytes)) else False
+
+
+def _bound_array(values, n, side, missing):
+    arr = np.array([missing if v is None else v for v in np.broadcast_to(
+        np.asarray(values, dtype=object), (n,))], dtype=object) if values is not None \
+        else np.full(n, missing, dtype=object)
+    try:
+        out = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{side} bounds must be numbers or None") from None
+    bad = np.flatnonzero(np.isnan(out))
+    if bad.size:
+        raise ValueError(f"bounds[{bad[0]}]: {side} bound is NaN; use None or "
+                         f"{'-' if side == 'lower' else ''}np.inf for no bound")
+    return out
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+def _nonnegative(name, value):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+
+
+def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, jac, fun):
+    """One rule per line; each error names the argument, the value and the fix."""
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    for name, value in (("maxcor", maxcor), ("maxfun", maxfun), ("maxiter", maxiter),
+                        ("maxls", maxls)):
+        _positive_int(name, value)
+    for name, value in (("ftol", ftol), ("gtol", gtol)):
+        _nonnegative(name, value)
+    if jac is None and not np.all(np.asarray(eps, dtype=float) > 0):
+        raise ValueError(f"eps must be > 0 (finite-difference step), got {eps!r}")
+    if not (jac is None or jac is True or callable(jac) or jac in FD_METHODS):
+        raise ValueError(f"jac must be a callable, True, None, '2-point' or '3-point'; "
+                         f"got {jac!r}")
+    if variant not in ("scipy", "1995"):
+        raise ValueError(f"variant must be 'scipy' or '1995', got {variant!r}")
+
+
+# ----------------------------------------------------------------- fixed variables
+def _all_fixed(fun, lower, args, jac):
+    """SciPy returns at once, f evaluated once, when l == u for every variable."""
+    x = lower.copy()
+    out = fun(np.copy(x), *args)
+    return Result(x=x, fun=as_scalar(out[0] if jac is True else out), jac=None, nit=0,
+                  nfev=1, njev=0, status=0, success=True, message=st.ALL_FIXED_MESSAGE,
+                  hess_inv=None, trace=Trace())
+
+
+def _without_fixed(fun, jac, fixed, values):
+    """Objective on the free variables only, as ``scipy.optimize.minimize`` builds it
+    when some variables are fixed and the gradient is not a callable."""
+    full = values.copy()
+
+    def reduced(x, *args):
+        full[~fixed] = x
+        out = fun(full.copy(), *args)
+        if jac is True:
+            return out[0], np.asarray(out[1])[~fixed]
+        return out
+    return reduced
+
+
+def _restore_fixed(res, fixed, values):
+    """Put the fixed variables back: x gets their values, jac NaN, hess_inv None."""
+    x = values.copy()
+    x[~fixed] = res.x
+    g = np.full(fixed.shape, np.nan)
+    g[~fixed] = res.jac
+    res.update(x=x, jac=g, hess_inv=None)

@@ -1,0 +1,252 @@
+"""The generalized Cauchy point [BLNZ95 §4].
+
+Starting at x, the projected steepest-descent path x(t) = P(x - t g, l, u) is
+piecewise linear, bending at the *breakpoints* t_i where variable i reaches a
+bound [BLNZ95 (4.1)-(4.2)].  On each segment [t_{j-1}, t_j] the quadratic model
+m(x(t)) is a one-dimensional quadratic with slope f' (``f1``) and curvature f''
+(``f2``) [BLNZ95 (4.4)-(4.8)]; its minimizer on the segment is at
+dt* = -f'/f'' from the segment start [BLNZ95 (4.9)].  The search visits the
+segments in order of increasing breakpoint and stops in the first segment that
+contains the minimizer: that point is the generalized Cauchy point ``xcp``.
+The breakpoints are taken from a heap, so only the ones passed are sorted.
+
+The kernel also returns c = W'(xcp - x) [BLNZ95 (4.11)], reused by the
+subspace minimization.
+
+SciPy counterpart: ``cauchy`` and ``hpsolb`` (C:1317-1764, 2420-2540),
+including the L-BFGS-B 3.0 safeguard f'' >= eps * f''_0.
+"""
+import numpy as np
+
+from . import lbfgs_matrices
+from ._dense import dot
+from ._jit import fmax, jit
+
+EPSMCH = lbfgs_matrices.EPSMCH
+
+#: Columns of the per-segment record filled at the full trace level.
+SEGMENT_FIELDS = ("variable", "t_break", "dt", "f1", "f2", "dtm")
+
+
+@jit
+def _heap_pop_min(nleft, t, iorder, build):
+    """Move the smallest of t[0..nleft] to t[nleft]; keep t[0..nleft-1] a heap.
+
+    Williams' heapsort (CACM Algorithm 232) as used by SciPy ``hpsolb``; the
+    same sift rules keep ties in SciPy's order.  ``build`` makes the heap first.
+    """
+    if build:
+        for k in range(2, nleft + 2):
+            val, idx = t[k - 1], iorder[k - 1]
+            i = k
+            while i > 1 and val < t[i // 2 - 1]:
+                t[i - 1], iorder[i - 1] = t[i // 2 - 1], iorder[i // 2 - 1]
+                i = i // 2
+            t[i - 1], iorder[i - 1] = val, idx
+    if nleft > 0:
+        out, out_idx = t[0], iorder[0]
+        val, idx = t[nleft], iorder[nleft]
+        i = 1
+        while i + i <= nleft:
+            j = i + i
+            if t[j] < t[j - 1]:
+                j += 1
+            if not t[j - 1] < val:
+                break
+            t[i - 1], iorder[i - 1] = t[j - 1], iorder[j - 1]
+            i = j
+        t[i - 1], iorder[i - 1] = val, idx
+        t[nleft], iorder[nleft] = out, out_idx
+
+
+@jit
+def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
+    """Set each variable's status and direction d = -g (or 0); collect breakpoints.
+
+    Returns ``(nbreak, ibkmin, bkmin, nfree_path, bnded, f1)`` where the
+    breakpoints are t[0..nbreak) (variables iorder[0..nbreak)), variables with
+    no breakpoint fill iorder from the end, and p = W' d is accumulated
+    (its S part not yet scaled by theta).
+    """
+    n = x.shape[0]
+    m = ws.shape[0]
+    nbreak = 0
+    ibkmin = 0
+    bkmin = 0.0
+    nfree_path = n
+    bnded = True
+    f1 = 0.0
+    tl = 0.0
+    tu = 0.0
+    for i in range(n):
+        neggi = -g[i]
+        if iwhere[i] != 3 and iwhere[i] != -1:
+            if nbd[i] <= 2:
+                tl = x[i] - l[i]
+            if nbd[i] >= 2:
+                tu = u[i] - x[i]
+            iwhere[i] = 0
+            if nbd[i] <= 2 and tl <= 0.0:
+                if neggi <= 0.0:
+                    iwhere[i] = 1
+            elif nbd[i] >= 2 and tu <= 0.0:
+                if neggi >= 0.0:
+                    iwhere[i] = 2
+            elif abs(neggi) <= 0.0:
+                iwhere[i] = -3
+        if iwhere[i] != 0 and iwhere[i] != -1:
+            d[i] = 0.0
+            continue
+        d[i] = neggi
+        f1 -= neggi * neggi
+        pointr = head
+        for j in range(col):
+            p[j] += wy[pointr, i] * neggi
+            p[col + j] += ws[pointr, i] * neggi
+            pointr = (pointr + 1) % m
+        if nbd[i] <= 2 and nbd[i] != 0 and neggi < 0.0:
+            tb = tl / (-neggi)
+        elif nbd[i] >= 2 and neggi > 0.0:
+            tb = tu / neggi
+        else:
+            nfree_path -= 1
+            iorder[nfree_path] = i
+            if abs(neggi) > 0.0:
+                bnded = False
+            continue
+        iorder[nbreak] = i
+        t[nbreak] = tb
+        if nbreak == 0 or tb < bkmin:
+            bkmin = tb
+            ibkmin = nbreak
+        nbreak += 1
+    return nbreak, ibkmin, bkmin, nfree_path, bnded, f1
+
+
+@jit
+def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
+           xcp, d, t, iorder, p, c, wbp, v, rec):
+    """Compute the generalized Cauchy point ``xcp`` and c = W'(xcp - x).
+
+    Returns ``(nseg, info, nbreak, tsum)``: segments explored, 0 or the
+    ``bmv`` failure code, number of breakpoints, and t* (the path parameter of
+    the GCP).  ``rec`` (shape (k, 6), k may be 0) receives one row per segment
+    explored, columns :data:`SEGMENT_FIELDS`.
+    """
+    n = x.shape[0]
+    m = ws.shape[0]
+    xcp[:] = x
+    if sbgnrm <= 0.0:
+        # Projected gradient is zero: GCP = x.
+        return 0, 0, 0, 0.0
+    col2 = 2 * col
+    p[:col2] = 0.0
+    nbreak, ibkmin, bkmin, nfree_path, bnded, f1 = _classify(
+        x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p)
+    if theta != 1.0:
+        for j in range(col):
+            p[col + j] *= theta
+    if nbreak == 0 and nfree_path == n:
+        # d = 0: x is the GCP.
+        return 0, 0, 0, 0.0
+    c[:col2] = 0.0
+    # Initial slope and curvature: f' = -d'd, f'' = theta d'd - p'Mp [BLNZ95 (4.13)].
+    f2 = -theta * f1
+    f2_org = f2
+    if col > 0:
+        info = lbfgs_matrices.bmv(sy, wt, col, p, v)
+        if info != 0:
+            return 0, info, nbreak, 0.0
+        f2 -= dot(v[:col2], p[:col2])
+    dtm = -f1 / f2
+    tsum = 0.0
+    nseg = 1
+    nleft = nbreak - 1
+    passes = 0
+    tj = 0.0
+    while nleft >= 0:
+        tj0 = tj
+        if passes == 0:
+            tj = bkmin
+            ibp = iorder[ibkmin]
+        else:
+            if passes == 1 and ibkmin != nbreak - 1:
+                # Put the last breakpoint where the first-used one was.
+                t[ibkmin] = t[nbreak - 1]
+                iorder[ibkmin] = iorder[nbreak - 1]
+            _heap_pop_min(nleft, t, iorder, passes == 1)
+            tj = t[nleft]
+            ibp = iorder[nleft]
+        dt = tj - tj0
+        if nseg <= rec.shape[0]:
+            rec[nseg - 1, 0] = -1.0 if dtm < dt else ibp
+            rec[nseg - 1, 1] = tj
+            rec[nseg - 1, 2] = dt
+            rec[nseg - 1, 3] = f1
+            rec[nseg - 1, 4] = f2
+            rec[nseg - 1, 5] = dtm
+        if dtm < dt:
+            # The minimizer lies inside this segment [BLNZ95 (4.9)].
+            break
+        # Pass the breakpoint: variable ibp becomes fixed at its bound.
+        tsum += dt
+        nleft -= 1
+        passes += 1
+        dibp = d[ibp]
+        d[ibp] = 0.0
+        if dibp > 0.0:
+            zibp = u[ibp] - x[ibp]
+            xcp[ibp] = u[ibp]
+            iwhere[ibp] = 2
+        else:
+            zibp = l[ibp] - x[ibp]
+            xcp[ibp] = l[ibp]
+            iwhere[ibp] = 1
+        nseg += 1
+        dibp2 = dibp ** 2
+        # Update f' and f'' for the next segment [BLNZ95 (4.14)-(4.15)].
+        f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
+        f2 = f2 - theta * dibp2
+        if col > 0:
+            for j in range(col2):
+                c[j] += dt * p[j]
+            pointr = head
+            for j in range(col):
+                wbp[j] = wy[pointr, ibp]
+                wbp[col + j] = theta * ws[pointr, ibp]
+                pointr = (pointr + 1) % m
+            info = lbfgs_matrices.bmv(sy, wt, col, wbp, v)
+            if info != 0:
+                return nseg, info, nbreak, tsum
+            wmc = dot(c[:col2], v[:col2])
+            wmp = dot(p[:col2], v[:col2])
+            wmw = dot(wbp[:col2], v[:col2])
+            for j in range(col2):
+                p[j] -= dibp * wbp[j]
+            f1 = f1 + dibp * wmc
+            f2 = f2 + dibp * 2.0 * wmp - dibp2 * wmw
+        # L-BFGS-B 3.0 safeguard against a vanishing curvature.
+        f2 = fmax(EPSMCH * f2_org, f2)
+        if nleft >= 0:
+            dtm = -f1 / f2
+        elif bnded:
+            dtm = 0.0
+        else:
+            dtm = -f1 / f2
+        if nleft < 0 and nseg <= rec.shape[0]:
+            rec[nseg - 1, 0] = -1.0
+            rec[nseg - 1, 1] = np.inf
+            rec[nseg - 1, 2] = np.inf
+            rec[nseg - 1, 3] = f1
+            rec[nseg - 1, 4] = f2
+            rec[nseg - 1, 5] = dtm
+    if dtm <= 0.0:
+        dtm = 0.0
+    tsum += dtm
+    # Move the variables not yet fixed: xcp = x + tsum * d.
+    for i in range(n):
+        xcp[i] += tsum * d[i]
+    if col > 0:
+        for j in range(col2):
+            c[j] += dtm * p[j]
+    return nseg, 0, nbreak, tsum

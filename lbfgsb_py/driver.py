@@ -1,0 +1,389 @@
+"""The outer iteration of L-BFGS-B [BLNZ95 §2, Algorithm L-BFGS-B].
+
+Each iteration: (1) the generalized Cauchy point (:mod:`.cauchy`) and the free
+set there (:mod:`.active_set`); (2) the subspace minimization (:mod:`.subspace`)
+giving xbar; (3) a line search along d = xbar - x (:mod:`.line_search`);
+(4) the stopping tests; (5) the update of the limited-memory matrix
+(:mod:`.lbfgs_matrices`).  This module is the only place that decides to
+restart (reset the memory) or to give up (ABNORMAL), and the decision order is
+SciPy's (``mainlb`` in ``__lbfgsb.c`` and the loop of ``_lbfgsb_py.py``).
+
+The run is written as a generator that *yields* each point where it needs f
+and g and receives them back, so the same code serves :func:`minimize`, the
+step-by-step :class:`~lbfgsb_py.stepping.Solver` and the ask/tell interface.
+"""
+import numpy as np
+
+from . import active_set, bounds, cauchy, lbfgs_matrices, more_thuente, subspace
+from . import trace as ev
+from ._dense import dot
+from .line_search import LineSearch, norm2, trial_point
+from .status import Msg, Task, message, status_code
+
+EPSMCH = lbfgs_matrices.EPSMCH
+SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
+             subspace.SUB_BOUNDED: "bnd"}
+TASK_NAMES = {more_thuente.FG: "FG", more_thuente.CONVERGENCE: "CONVERGENCE",
+              more_thuente.WARNING: "WARNING", more_thuente.ERROR: "ERROR"}
+RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
+                 "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
+                 "line_search": "line_search_failed"}
+
+
+class Engine:
+    """One L-BFGS-B run; the state between evaluations is in its attributes.
+
+    Names follow SciPy's ``mainlb``: ``x``, ``f``, ``g``, ``z`` (xcp, then
+    xbar), ``d`` (search direction), ``iwhere``, ``index`` (free list first),
+    ``nfree``, ``nact``, ``iter``, ``nfgv``, ``nseg``, ``nintol``, ``nskip``,
+    ``iword``, ``sbgnrm`` (projected-gradient norm), ``memory``
+    (:class:`~lbfgsb_py.lbfgs_matrices.LBFGSMemory`) and ``ls``
+    (:class:`~lbfgsb_py.line_search.LineSearch`).  ``nit`` and ``nfev`` are the
+    driver's counters (``result.nit``, ``result.nfev``).
+    """
+
+    def __init__(self, x0, lower, upper, *, maxcor=10, ftol=2.220446049250313e-09,
+                 gtol=1e-05, maxls=20, maxiter=15000, maxfun=15000, variant="scipy",
+                 tracer=None, callback=None):
+        n = x0.shape[0]
+        self.n, self.m = n, maxcor
+        self.nbd, self.l, self.u = bounds.encode(lower, upper)
+        self.x = np.clip(x0, lower, upper).astype(np.float64)
+        self.n_projected = int(np.count_nonzero(self.x != x0))
+        self.ftol, self.gtol, self.maxls = ftol, gtol, maxls
+        self.maxiter, self.maxfun = maxiter, maxfun
+        self.variant = variant
+        self.variant_code = subspace.VARIANTS[variant]
+        self.tracer = tracer if tracer is not None else ev.Tracer(level="off", memory=False)
+        self.callback = callback
+        self._alloc(n, maxcor)
+        self.task, self.msg = Task.START, Msg.NONE
+        self.nit = self.nfev = 0
+        self.f_last = np.nan
+        self._gen = self._run()
+        self.pending = next(self._gen)
+
+    def _alloc(self, n, m):
+        self.g = np.zeros(n)
+        self.z = np.zeros(n)
+        self.d = np.zeros(n)
+        self.r = np.zeros(n)
+        self.xp = np.zeros(n)
+        self.t_break = np.zeros(n)
+        self.iwhere = np.zeros(n, np.int64)
+        self.index = np.arange(n, dtype=np.int64)
+        self.indx2 = np.zeros(n, np.int64)
+        self.iorder = np.zeros(n, np.int64)
+        self.p, self.c, self.wbp, self.v = (np.zeros(2 * m) for _ in range(4))
+        self.wn = np.zeros((2 * m, 2 * m))
+        self.memory = lbfgs_matrices.LBFGSMemory(n, m)
+        self.ls = LineSearch(n)
+        self.segments = np.zeros((n + 1 if self.tracer.full else 0, 6))
+        self.cnstnd, self.boxed = bounds.initial_status(self.l, self.u, self.nbd, self.iwhere)
+        self.f = 0.0
+        self.iter = self.nfgv = self.nseg = self.nintol = self.nskip = 0
+        self.nfree, self.nact, self.iword, self.sbgnrm = n, 0, -1, 0.0
+        self.wrk = False
+
+    # ------------------------------------------------------------------ protocol
+    @property
+    def done(self):
+        """True once the run has ended (``pending`` is then None)."""
+        return self.pending is None
+
+    def tell(self, f, g, nfev=None):
+        """Give f and g at ``pending``; return the next point to evaluate or None."""
+        self.nfev = self.nfev + 1 if nfev is None else nfev
+        self.f_last = f
+        try:
+            self.pending = self._gen.send((f, g))
+        except StopIteration:
+            self.pending = None
+        return self.pending
+
+    def _emit(self, cls, **fields):
+        self.tracer.emit(cls(iteration=self.iter, nfev=self.nfev, **fields))
+
+    # ------------------------------------------------------------------ the run
+    def _run(self):
+        tr = self.tracer
+        if tr.on:
+            self._emit(ev.RunStart, n=self.n, m=self.m, n_bounded=int(np.count_nonzero(self.nbd)),
+                       n_fixed=int(np.count_nonzero(self.iwhere == 3)),
+                       n_projected=self.n_projected, ftol=self.ftol, gtol=self.gtol,
+                       maxls=self.maxls, variant=self.variant, level=tr.level)
+        self.f, g = yield self.x
+        self.g[:] = g
+        self.nfgv = 1
+        self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
+        if tr.on:
+            self._emit_initial_point()
+        if self._test_projg():
+            return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
+        while True:
+            if tr.on:
+                self._emit(ev.IterationStart, f=self.f, projg=self.sbgnrm,
+                           col=self.memory.col, theta=self.memory.theta)
+            self._search_direction()
+            accepted = yield from self._line_search()
+            if not accepted:
+                self.x[:] = self.ls.t
+                self.g[:] = self.ls.r
+                self.f = self.ls.fold
+                if self.memory.col == 0:
+                    self.iter += 1
+                    return self._finish(Task.ABNORMAL, Msg.NONE)
+                self._reset_memory("line_search", -9)
+                continue
+            self.iter += 1
+            self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
+            if tr.on:
+                self._emit(ev.IterationEnd, f=self.f, projg=self.sbgnrm, nseg=self.nseg,
+                           nact=self.nact, sub=SUB_WORDS[self.iword], itls=self.ls.iback,
+                           stepl=self.ls.stp, tstep=self.ls.stp * self.ls.dnorm)
+            stop = self._driver_checks()
+            if stop is not None:
+                return self._finish(Task.STOP, stop)
+            if self._test_projg():
+                return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
+            if self._test_ftol():
+                return self._finish(Task.CONVERGENCE, Msg.CONV_F)
+            self._update_memory()
+
+    def _emit_initial_point(self):
+        lo = (self.nbd == 1) | (self.nbd == 2)
+        hi = (self.nbd == 2) | (self.nbd == 3)
+        at_l = lo & (self.x <= self.l)
+        at_u = hi & (self.x >= self.u)
+        blocked = (at_l & (self.g >= 0)) | (at_u & (self.g <= 0))
+        self._emit(ev.InitialPoint, f=self.f, projg=self.sbgnrm,
+                   n_at_bound=int(np.count_nonzero(at_l | at_u)),
+                   n_zero_gradient=int(np.count_nonzero(self.g == 0)),
+                   n_blocked=int(np.count_nonzero(blocked)))
+
+    # ------------------------------------------------------------------ steps 1-2
+    def _search_direction(self):
+        """Set z = xbar (Cauchy point, then subspace minimizer) and d = z - x."""
+        while True:
+            failed, info = self._cauchy_and_subspace()
+            if failed is None:
+                break
+            self._reset_memory(failed, info)
+        np.subtract(self.z, self.x, out=self.d)
+
+    def _cauchy_and_subspace(self):
+        """Return (None, 0) on success, or (stage, info) when a factorization failed."""
+        mem = self.memory
+        self.iword = subspace.SUB_NOT_RUN
+        if not self.cnstnd and mem.col > 0:
+            # No bounds and memory not empty: skip the Cauchy search (C:819-824).
+            self.z[:] = self.x
+            self.wrk = mem.updatd
+            self.nseg = 0
+            if self.tracer.on:
+                self._emit(ev.CauchyPoint, skipped="unconstrained", n_breakpoints=0,
+                           n_segments=0, t=0.0, n_active=0)
+        else:
+            info = self._generalized_cauchy_point()
+            if info != 0:
+                return "cauchy", info
+        if self.nfree == 0 or mem.col == 0:
+            if self.tracer.on:
+                self._emit(ev.SubspaceStep, n_free=self.nfree, alpha=1.0, dd_p=0.0,
+                           outcome="skipped_no_free" if self.nfree == 0 else "skipped_no_memory")
+            return None, 0
+        return self._subspace_minimization()
+
+    def _generalized_cauchy_point(self):
+        mem = self.memory
+        nseg, info, nbreak, tsum = cauchy.cauchy(
+            self.x, self.l, self.u, self.nbd, self.g, self.iwhere, mem.ws, mem.wy, mem.sy,
+            mem.wt, mem.theta, mem.col, mem.head, self.sbgnrm, self.z, self.d, self.t_break,
+            self.iorder, self.p, self.c, self.wbp, self.v, self.segments)
+        if info != 0:
+            return info
+        self.nseg = nseg
+        self.nintol += nseg
+        nfree_old = self.nfree
+        self.nfree, nenter, ileave = active_set.free_variables(
+            self.index, self.indx2, self.iwhere, nfree_old, self.iter, self.cnstnd)
+        self.wrk = ileave < self.n or nenter > 0 or mem.updatd
+        self.nact = self.n - self.nfree
+        if self.tracer.on:
+            self._emit_cauchy(nbreak, nseg, tsum, nenter, ileave)
+        return 0
+
+    def _emit_cauchy(self, nbreak, nseg, tsum, nenter, ileave):
+        if self.tracer.full:
+            for j in range(min(nseg, self.segments.shape[0])):
+                row = self.segments[j]
+                self._emit(ev.CauchyBreakpoint, segment=j + 1, variable=int(row[0]),
+                           t_break=float(row[1]), dt=float(row[2]), f1=float(row[3]),
+                           f2=float(row[4]), dtm=float(row[5]),
+                           gcp_in_segment=bool(row[0] < 0))
+        skipped = "zero_projected_gradient" if self.sbgnrm <= 0.0 else ""
+        self._emit(ev.CauchyPoint, skipped=skipped, n_breakpoints=nbreak, n_segments=nseg,
+                   t=tsum, n_active=self.nact)
+        full = self.tracer.full
+        self._emit(ev.FreeSetChange, n_free=self.nfree, n_entering=nenter,
+                   n_leaving=self.n - ileave,
+                   entering=tuple(int(k) for k in self.indx2[:nenter]) if full else (),
+                   leaving=tuple(int(k) for k in self.indx2[ileave:]) if full else ())
+
+    def _subspace_minimization(self):
+        mem = self.memory
+        if self.wrk:
+            info = subspace.formk(self.wn, mem.ws, mem.wy, mem.sy, mem.theta, mem.col,
+                                  mem.head, self.index, self.nfree)
+            if info != 0:
+                return "formk", info
+        info = subspace.reduced_gradient(
+            self.x, self.g, mem.ws, mem.wy, mem.sy, mem.wt, self.z, self.r, self.c, self.v,
+            self.index, mem.theta, mem.col, mem.head, self.nfree, self.cnstnd)
+        if info != 0:
+            return "subsm", info
+        info, self.iword, alpha, dd_p = subspace.subspace_step(
+            self.z, self.r, self.xp, self.x, self.g, self.l, self.u, self.nbd, mem.ws, mem.wy,
+            self.wn, self.v, self.index, mem.theta, mem.col, mem.head, self.nfree,
+            self.variant_code)
+        if info != 0:
+            return "subsm", info
+        if self.tracer.on:
+            outcome = ("inside" if self.iword == subspace.SUB_CONVERGED and alpha == 1.0
+                       else "backtracked" if (dd_p > 0.0 or alpha < 1.0) else "projected")
+            self._emit(ev.SubspaceStep, n_free=self.nfree, outcome=outcome, alpha=alpha,
+                       dd_p=dd_p)
+        return None, 0
+
+    def _reset_memory(self, stage, info):
+        if self.tracer.on:
+            self._emit(ev.MemoryReset, reason=RESET_REASONS[stage], info=int(info),
+                       col_before=self.memory.col)
+        self.memory.reset()
+
+    # ------------------------------------------------------------------ step 3
+    def _line_search(self):
+        """Generator: run one line search; return True if a step was accepted."""
+        ls, tr = self.ls, self.tracer
+        ls.begin(self.x, self.f, self.g, self.d, self.l, self.u, self.nbd, self.cnstnd,
+                 self.boxed, self.iter)
+        while True:
+            stp_tried, trial = ls.stp, ls.ifun
+            more = ls.test(self.f, self.g, self.d)
+            if more is None:
+                return self._line_search_end("not_descent", "")
+            if tr.on:
+                self._emit_trial(stp_tried, trial)
+            if not more:
+                return self._line_search_end(
+                    "converged" if ls.task == more_thuente.CONVERGENCE else "warning",
+                    _dcsrch_message(ls.msg))
+            self.nfgv += 1
+            if ls.iback >= self.maxls:
+                return self._line_search_end("maxls", "")
+            trial_point(self.x, ls.t, self.d, self.z, ls.stp, self.l, self.u, self.nbd)
+            self.f, g = yield self.x
+            self.g[:] = g
+
+    def _emit_trial(self, stp_tried, trial):
+        ls = self.ls
+        if trial == 0:
+            self._emit(ev.LineSearchStart, stp=ls.stp, stpmax=ls.stpmx, dnorm=ls.dnorm,
+                       gd=ls.gdold, f0=ls.fold)
+            return
+        ginit, gtest, finit = ls.dstate[0], ls.dstate[1], ls.dstate[4]
+        ftest = finit + stp_tried * gtest
+        stx, sty, brackt, stage = ls.bracket
+        self._emit(ev.LineSearchTrial, trial=trial,
+                   stp=stp_tried, f=self.f, gd=ls.gd, ftest=ftest,
+                   sufficient_decrease=bool(self.f <= ftest),
+                   curvature=bool(abs(ls.gd) <= 0.9 * (-ginit)), stx=stx, sty=sty,
+                   brackt=brackt, stage=stage, task=TASK_NAMES[ls.task],
+                   message=_dcsrch_message(ls.msg), case=ls.case, next_stp=ls.stp)
+
+    def _line_search_end(self, outcome, text):
+        ls = self.ls
+        if self.tracer.on:
+            n_trials = ls.ifun if outcome != "maxls" else ls.ifun - 1
+            self._emit(ev.LineSearchEnd, outcome=outcome, message=text, stp=ls.stp,
+                       n_trials=n_trials, xstep=ls.stp * ls.dnorm)
+        if outcome == "maxls":
+            self.nfgv -= 1
+            ls.ifun -= 1
+            ls.iback -= 1
+        return outcome in ("converged", "warning")
+
+    # ------------------------------------------------------------------ step 4
+    def _driver_checks(self):
+        """SciPy's Python loop at NEW_X: count, callback, maxiter, maxfun."""
+        self.nit += 1
+        stop = None
+        if self.callback is not None and self.callback(self.x, self.f):
+            stop = Msg.STOP_CALLBACK
+        if self.nit >= self.maxiter:
+            stop = Msg.STOP_MAXITER
+        elif self.nfev > self.maxfun:
+            stop = Msg.STOP_MAXFUN
+        return stop
+
+    def _test_projg(self):
+        passed = self.sbgnrm <= self.gtol
+        if self.tracer.on:
+            self._emit(ev.ConvergenceTest, test="projg", value=self.sbgnrm,
+                       tolerance=self.gtol, passed=bool(passed))
+        return passed
+
+    def _test_ftol(self):
+        fold = self.ls.fold
+        scale = max(abs(fold), abs(self.f), 1.0)
+        passed = (fold - self.f) <= self.ftol * scale
+        if self.tracer.on:
+            self._emit(ev.ConvergenceTest, test="ftol", value=(fold - self.f) / scale,
+                       tolerance=self.ftol, passed=bool(passed))
+        return passed
+
+    # ------------------------------------------------------------------ step 5
+    def _update_memory(self):
+        """Form s, y; skip the pair unless s'y > eps * (-s'g_old); else store it."""
+        ls, mem = self.ls, self.memory
+        y = self.ls.r
+        np.subtract(self.g, y, out=y)
+        rr = norm2(y) ** 2
+        if ls.stp == 1.0:
+            dr = ls.gd - ls.gdold
+            ddum = -ls.gdold
+        else:
+            dr = (ls.gd - ls.gdold) * ls.stp
+            self.d *= ls.stp
+            ddum = -ls.gdold * ls.stp
+        if dr <= EPSMCH * ddum:
+            self.nskip += 1
+            mem.updatd = False
+            self._emit_update(False, dr, ddum, rr)
+            return
+        info = mem.update(self.d, y, dr, rr, ls.stp, ls.dtd)
+        self._emit_update(True, dr, ddum, rr)
+        if info != 0:
+            self._reset_memory("formt", info)
+
+    def _emit_update(self, applied, dr, ddum, rr):
+        if self.tracer.on:
+            self._emit(ev.BFGSUpdate, applied=applied, sy=dr, threshold=EPSMCH * ddum, yy=rr,
+                       theta=self.memory.theta, col=self.memory.col, n_skipped=self.nskip)
+
+    # ------------------------------------------------------------------ the end
+    def _finish(self, task, msg):
+        self.task, self.msg = task, msg
+        self.status = status_code(task, self.nfev, self.maxfun, self.nit, self.maxiter)
+        self.message = message(task, msg)
+        if self.tracer.on:
+            self._emit(ev.Termination, status=self.status, message=self.message, nit=self.nit,
+                       f=self.f, f_last_trial=self.f_last, projg=self.sbgnrm,
+                       n_skipped=self.nskip, n_segments_total=self.nintol, n_active=self.nact)
+
+
+def _dcsrch_message(msg):
+    return "" if msg == 0 else {601: "ROUNDING ERRORS PREVENT PROGRESS", 602: "STP = STPMAX",
+                                603: "STP = STPMIN", 604: "XTOL TEST SATISFIED",
+                                706: "STP < STPMIN", 707: "STP > STPMAX",
+                                710: "INITIAL G >= 0"}[msg]

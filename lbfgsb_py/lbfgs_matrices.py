@@ -1,0 +1,183 @@
+"""The compact limited-memory BFGS matrix: S, Y, theta, W and M.
+
+[BNS94] R. Byrd, J. Nocedal, R. Schnabel, "Representations of quasi-Newton
+matrices and their use in limited memory methods", Math. Prog. 63 (1994);
+[BLNZ95 §3].  With the last ``col <= m`` corrections s_k = x_{k+1} - x_k and
+y_k = g_{k+1} - g_k stored as the columns of S and Y,
+
+    B = theta I - W M W',   W = [Y  theta S]                      [BLNZ95 (3.2)]
+    M = [[-D, L'], [L, theta S'S]]^{-1}                          [BLNZ95 (3.3)]
+
+where D = diag(s_i' y_i) and L is the strictly lower triangle of S'Y.  theta is
+y'y / s'y of the newest pair [BLNZ95 (3.5) and §6].  M is never formed: its
+inverse is factored as
+
+    M^{-1} = [[D^{1/2}, 0], [-L D^{-1/2}, J]] [[-D^{1/2}, D^{-1/2} L'], [0, J']]
+
+with J J' = T = theta S'S + L D^{-1} L' [BNS94 (3.26)]; ``wt`` holds J'.
+
+Storage follows SciPy: S and Y are ring buffers of ``m`` rows (``ws``, ``wy``);
+logical column j lives in row ``(head + j) % m``.  ``sy[i, j] = s_i' y_j``
+(lower triangle used) and ``ss[i, j] = s_i' s_j`` (upper triangle used), both
+in logical order.
+"""
+import numpy as np
+
+from . import _dense
+from ._jit import jit
+
+#: SciPy's machine epsilon constant (C:249), used in the skip test.
+EPSMCH = 2.220446049250313e-16
+
+
+class LBFGSMemory:
+    """S, Y and the factored middle matrix, with add / skip / reset.
+
+    Attributes use SciPy's names: ``ws`` (S), ``wy`` (Y), ``sy`` (S'Y), ``ss``
+    (S'S), ``wt`` (J'), ``theta``, ``col`` (pairs stored), ``head`` (ring slot
+    of the oldest pair), ``itail`` (slot of the newest), ``iupdat`` (updates
+    since the last reset) and ``updatd`` (updated in the last iteration).
+    """
+
+    def __init__(self, n, m):
+        self.m = m
+        self.ws = np.zeros((m, n))
+        self.wy = np.zeros((m, n))
+        self.sy = np.zeros((m, m))
+        self.ss = np.zeros((m, m))
+        self.wt = np.zeros((m, m))
+        self.reset()
+
+    def reset(self):
+        """Forget every pair: B = I (SciPy's memory refresh, e.g. C:827-833)."""
+        self.theta = 1.0
+        self.col = 0
+        self.head = 0
+        self.itail = 0
+        self.iupdat = 0
+        self.updatd = False
+
+    def update(self, s, y, sy_new, yy, stp, dtd):
+        """Append the pair (s, y); return the ``formt`` info (0 or -3).
+
+        ``s`` must already be the step x_{k+1} - x_k, ``sy_new = s'y``,
+        ``yy = y'y``; ``dtd = ||d||^2`` of the unscaled direction so that
+        s's is formed as SciPy does (``matupd``, C:2685-2760).
+        """
+        self.updatd = True
+        self.iupdat += 1
+        self.itail, self.col, self.head = matupd(
+            self.ws, self.wy, self.sy, self.ss, s, y, self.itail, self.iupdat,
+            self.col, self.head, sy_new, stp, dtd)
+        self.theta = yy / sy_new
+        return formt(self.wt, self.sy, self.ss, self.col, self.theta)
+
+    def slots(self):
+        """Ring slots in logical (oldest-first) order."""
+        return [(self.head + j) % self.m for j in range(self.col)]
+
+    def dense_B(self):
+        """The dense B = theta I - W M W' (for tests and teaching; O(n^2))."""
+        n = self.ws.shape[1]
+        B = self.theta * np.eye(n)
+        if self.col == 0:
+            return B
+        order = self.slots()
+        S, Y = self.ws[order].T, self.wy[order].T
+        SY = S.T @ Y
+        D = np.diag(np.diag(SY))
+        L = np.tril(SY, -1)
+        Minv = np.block([[-D, L.T], [L, self.theta * S.T @ S]])
+        W = np.hstack([Y, self.theta * S])
+        return B - W @ np.linalg.solve(Minv, W.T)
+
+
+@jit
+def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
+    """Store s = d and y = r in the ring and add the new row of S'Y and column of S'S.
+
+    Returns ``(itail, col, head)``.  When the ring is full (``iupdat > m``) the
+    oldest pair is dropped and both triangles shift up-left by one.
+    """
+    m = ws.shape[0]
+    n = ws.shape[1]
+    if iupdat <= m:
+        col = iupdat
+        itail = (head + iupdat - 1) % m
+    else:
+        itail = (itail + 1) % m
+        head = (head + 1) % m
+    for i in range(n):
+        ws[itail, i] = d[i]
+        wy[itail, i] = r[i]
+    if iupdat > m:
+        for j in range(1, col):
+            for i in range(1, j + 1):
+                ss[i - 1, j - 1] = ss[i, j]
+            for i in range(j, col):
+                sy[i - 1, j - 1] = sy[i, j]
+    pointr = head
+    for j in range(col - 1):
+        sy[col - 1, j] = _dense.dot(d, wy[pointr])
+        ss[j, col - 1] = _dense.dot(ws[pointr], d)
+        pointr = (pointr + 1) % m
+    ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
+    sy[col - 1, col - 1] = dr
+    return itail, col, head
+
+
+@jit
+def formt(wt, sy, ss, col, theta):
+    """Form T = theta S'S + L D^{-1} L' and factor it as J J' (``formt``).
+
+    [BNS94 (3.26)], SciPy C:2255-2319.  Returns 0, or -3 if T is not positive
+    definite (the caller then resets the memory).
+    """
+    for j in range(col):
+        wt[0, j] = theta * ss[0, j]
+    for i in range(1, col):
+        for j in range(i, col):
+            k1 = min(i, j)
+            ddum = 0.0
+            for k in range(k1):
+                ddum = ddum + (sy[i, k] * sy[j, k]) / sy[k, k]
+            wt[i, j] = ddum + theta * ss[i, j]
+    if _dense.cholesky_upper(wt, 0, col) != 0:
+        return -3
+    return 0
+
+
+@jit
+def bmv(sy, wt, col, v, p):
+    """Compute p = M v for a 2*col vector v (SciPy ``bmv``, C:1187-1314).
+
+    Uses the factored M^{-1} of the module docstring: first solve the lower
+    factor, then the upper one.  Returns 0, or a nonzero info when a triangular
+    system is singular.
+    """
+    if col == 0:
+        return 0
+    # Solve [D^{1/2}, 0; -L D^{-1/2}, J] [p1; p2] = [v1; v2].
+    p[col] = v[col]
+    for i in range(1, col):
+        ssum = 0.0
+        for k in range(i):
+            ssum = ssum + sy[i, k] * v[k] / sy[k, k]
+        p[col + i] = v[col + i] + ssum
+    info = _dense.solve_upper_transposed(wt, 0, col, p, col)
+    if info != 0:
+        return info
+    for i in range(col):
+        p[i] = v[i] / np.sqrt(sy[i, i])
+    # Solve [-D^{1/2}, D^{-1/2} L'; 0, J'] [p1; p2] = [p1; p2].
+    info = _dense.solve_upper(wt, 0, col, p, col)
+    if info != 0:
+        return info
+    for i in range(col):
+        p[i] = -p[i] / np.sqrt(sy[i, i])
+    for i in range(col):
+        ssum = 0.0
+        for k in range(i + 1, col):
+            ssum = ssum + sy[k, i] * p[col + k] / sy[i, i]
+        p[i] = p[i] + ssum
+    return 0

@@ -1,0 +1,150 @@
+"""The L-BFGS-B side of the line search: first step, stpmax and trial points.
+
+Along d = xbar - x (xbar: the subspace minimizer or the Cauchy point) the
+search looks at x + stp d with 0 < stp <= stpmax, where stpmax keeps every
+trial inside the box [BLNZ95 §6].  The first trial is stp = 1 except at the
+very first iteration of an unboxed problem, where it is min(1/||d||, stpmax)
+[BLNZ95 §6; SciPy ``lnsrlb`` C:2543-2682].  Each trial then goes to the
+Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
+"""
+import numpy as np
+
+from . import _dense, more_thuente
+from ._jit import fmax, fmin, jit
+
+#: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
+FTOL = 1e-3
+GTOL = 0.9
+XTOL = 0.1
+STPMIN = 0.0
+#: "Infinite" step bound for directions not limited by the box.
+BIG_STEP = 1e10
+
+
+@jit
+def max_step(x, d, l, u, nbd, cnstnd, iteration):
+    """Largest stp with x + stp d inside the box (``stpmx`` of ``lnsrlb``).
+
+    1e10 without bounds; 1 at iteration 0 of a bounded problem, where d
+    already ends at the Cauchy point.
+    """
+    stpmx = BIG_STEP
+    if not cnstnd:
+        return stpmx
+    if iteration == 0:
+        return 1.0
+    for i in range(x.shape[0]):
+        a1 = d[i]
+        if nbd[i] == 0:
+            continue
+        if a1 < 0.0 and nbd[i] <= 2:
+            a2 = l[i] - x[i]
+            if a2 >= 0.0:
+                stpmx = 0.0
+            elif a1 * stpmx < a2:
+                stpmx = a2 / a1
+        elif a1 > 0.0 and nbd[i] >= 2:
+            a2 = u[i] - x[i]
+            if a2 <= 0.0:
+                stpmx = 0.0
+            elif a1 * stpmx > a2:
+                stpmx = a2 / a1
+    return stpmx
+
+
+def initial_step(iteration, boxed, dnorm, stpmx):
+    """First trial: min(1/||d||, stpmax) at iteration 0 unless boxed, else 1."""
+    if iteration == 0 and not boxed:
+        return min(1.0 / dnorm, stpmx)
+    return 1.0
+
+
+@jit
+def trial_point(x, t, d, z, stp, l, u, nbd):
+    """x := t + stp d, clipped to the box (x := z exactly when stp == 1).
+
+    The clip is SciPy's guard against rounding past a bound (gh-10942).
+    """
+    if stp == 1.0:
+        x[:] = z
+        return
+    for i in range(x.shape[0]):
+        xi = stp * d[i] + t[i]
+        if nbd[i] == 1 or nbd[i] == 2:
+            xi = fmax(xi, l[i])
+        if nbd[i] == 2 or nbd[i] == 3:
+            xi = fmin(xi, u[i])
+        x[i] = xi
+
+
+@jit
+def norm2(d):
+    """Euclidean norm with scaling against overflow (like BLAS ``dnrm2``)."""
+    scale = 0.0
+    ssq = 1.0
+    for i in range(d.shape[0]):
+        if d[i] != 0.0:
+            a = abs(d[i])
+            if scale < a:
+                ssq = 1.0 + ssq * (scale / a) ** 2
+                scale = a
+            else:
+                ssq += (a / scale) ** 2
+    return scale * np.sqrt(ssq)
+
+
+class LineSearch:
+    """State of one line search: the saved start point and the dcsrch state.
+
+    Attributes (SciPy names): ``t``/``r`` the start x and g, ``fold`` the start
+    f, ``stp`` the current trial step, ``stpmx``, ``dnorm`` (||d||), ``dtd``,
+    ``gd``/``gdold`` (phi'(stp), phi'(0)), ``ifun`` (trials requested),
+    ``iback`` (trials beyond the first), ``task``/``msg``/``case`` of the last
+    ``dcsrch`` call and ``istate``/``dstate`` its saved state.
+    """
+
+    def __init__(self, n):
+        self.t = np.zeros(n)
+        self.r = np.zeros(n)
+        self.istate, self.dstate = more_thuente.new_state()
+        self.fold = self.stp = self.stpmx = self.dnorm = self.dtd = 0.0
+        self.gd = self.gdold = 0.0
+        self.ifun = self.iback = 0
+        self.task, self.msg, self.case = more_thuente.START, 0, 0
+
+    def begin(self, x, f, g, d, l, u, nbd, cnstnd, boxed, iteration):
+        """Set up a new search from (x, f, g) along d."""
+        self.dnorm = norm2(d)
+        self.dtd = self.dnorm ** 2
+        self.stpmx = max_step(x, d, l, u, nbd, cnstnd, iteration)
+        self.stp = initial_step(iteration, boxed, self.dnorm, self.stpmx)
+        self.t[:] = x
+        self.r[:] = g
+        self.fold = f
+        self.ifun = self.iback = 0
+        self.task, self.msg, self.case = more_thuente.START, 0, 0
+
+    def test(self, f, g, d):
+        """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
+
+        Returns None (instead of a bool) when the first directional derivative
+        is not negative: no search is possible (SciPy info -4).
+        """
+        self.gd = _dense.dot(g, d)
+        if self.ifun == 0:
+            self.gdold = self.gd
+            if self.gd >= 0.0:
+                return None
+        self.stp, self.task, self.msg, self.case = more_thuente.dcsrch(
+            f, self.gd, self.stp, FTOL, GTOL, XTOL, STPMIN, self.stpmx,
+            self.task, self.istate, self.dstate)
+        if self.task in (more_thuente.CONVERGENCE, more_thuente.WARNING):
+            return False
+        self.ifun += 1
+        self.iback = self.ifun - 1
+        return True
+
+    @property
+    def bracket(self):
+        """(stx, sty, brackt, stage) of the current search."""
+        return (self.dstate[7], self.dstate[8], bool(self.istate[0]), int(self.istate[1]))

@@ -1,0 +1,251 @@
+"""Subspace minimization over the free variables [BLNZ95 §5], [MN11].
+
+With the active set fixed at the Cauchy point, the quadratic model restricted
+to the free variables (the columns of Z) is minimized without bounds: the
+reduced gradient is r = Z'(g + B(xcp - x)) [BLNZ95 (5.4)] and the Newton step
+d = -(Z'BZ)^{-1} r.  With B = theta I - W M W' the Sherman–Morrison–Woodbury
+formula gives
+
+    d = r/theta + Z'W K^{-1} W'Z r / theta^2   (signs as in SciPy ``subsm``)
+
+with the 2col x 2col matrix [BLNZ95 §5.1, via ``formk``]
+
+    K = [[-D - Y'ZZ'Y/theta,  L_a' - R_z'],
+         [ L_a - R_z,         theta S'AA'S]]
+
+(L_a: strict lower triangle of S'AA'Y, R_z: upper triangle of S'ZZ'Y), stored
+as the upper-triangular factor of its L E L' factorization.
+
+What to do when xcp + d leaves the box is where the versions differ:
+
+* ``variant="scipy"`` (L-BFGS-B 3.0, [MN11]): project xcp + d onto the box;
+  keep the projected point if it is a descent direction from x, otherwise fall
+  back to the 1995 rule.
+* ``variant="1995"`` (L-BFGS-B 2.x, R's ``optim``): backtrack along d to the
+  first bound [BLNZ95 (5.8)].
+
+SciPy counterparts: ``formk``, ``cmprlb``, ``subsm`` (C:1891-2252, 1767-1831,
+2816-3169).  ``formk`` here forms K from scratch each time; SciPy updates it
+incrementally, which agrees up to rounding.
+"""
+from . import _dense, lbfgs_matrices
+from ._jit import fmax, fmin, jit
+
+VARIANTS = {"scipy": 0, "1995": 1}
+
+#: iword values [the ``sub`` column of the iteration table].
+SUB_NOT_RUN = -1   # '---': no subspace step this iteration
+SUB_CONVERGED = 0  # 'con': xcp + d lies inside the box
+SUB_BOUNDED = 1    # 'bnd': a bound was met
+
+
+@jit
+def _pair_sums(ws, wy, sa, sb, index, lo, hi):
+    """Sums over index[lo:hi] of y_a*y_b, s_a*s_b, s_b*y_a for ring slots sa, sb."""
+    yy = 0.0
+    ss = 0.0
+    sy = 0.0
+    for k in range(lo, hi):
+        i = index[k]
+        yy += wy[sa, i] * wy[sb, i]
+        ss += ws[sa, i] * ws[sb, i]
+        sy += ws[sb, i] * wy[sa, i]
+    return yy, ss, sy
+
+
+@jit
+def formk(wn, ws, wy, sy, theta, col, head, index, nfree):
+    """Form K for the free set ``index[:nfree]`` and factor it (``formk``).
+
+    Returns 0, -1 (first block not positive definite) or -2 (second block).
+    """
+    m = ws.shape[0]
+    n = ws.shape[1]
+    for a in range(col):
+        sa = (head + a) % m
+        for b in range(col):
+            sb = (head + b) % m
+            zyy, zss, zsy = _pair_sums(ws, wy, sa, sb, index, 0, nfree)
+            ayy, ass, asy = _pair_sums(ws, wy, sa, sb, index, nfree, n)
+            if a <= b:
+                wn[a, b] = zyy / theta + (sy[a, a] if a == b else 0.0)
+                wn[col + a, col + b] = theta * ass
+            wn[a, col + b] = -asy if a < b else zsy
+    if _dense.cholesky_upper(wn, 0, col) != 0:
+        return -1
+    # (1,2) block := U11^{-T} (1,2) block, column by column.
+    for b in range(col):
+        _dense.solve_upper_transposed(wn, 0, col, wn[:, col + b], 0)
+    for i in range(col, 2 * col):
+        for j in range(i, 2 * col):
+            s = 0.0
+            for k in range(col):
+                s += wn[k, i] * wn[k, j]
+            wn[i, j] += s
+    if _dense.cholesky_upper(wn, col, col) != 0:
+        return -2
+    return 0
+
+
+@jit
+def reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head,
+                     nfree, cnstnd):
+    """r = -Z'(g + B(xcp - x)) on the free variables (``cmprlb``).
+
+    Uses c = W'(xcp - x) from the Cauchy search.  Returns 0 or -8 (``bmv``
+    failure).  Without bounds and with memory, r = -g.
+    """
+    m = ws.shape[0]
+    if not cnstnd and col > 0:
+        for i in range(x.shape[0]):
+            r[i] = -g[i]
+        return 0
+    for i in range(nfree):
+        k = index[i]
+        r[i] = -theta * (z[k] - x[k]) - g[k]
+    if lbfgs_matrices.bmv(sy, wt, col, c, v) != 0:
+        return -8
+    pointr = head
+    for j in range(col):
+        a1 = v[j]
+        a2 = theta * v[col + j]
+        for i in range(nfree):
+            k = index[i]
+            r[i] = r[i] + wy[pointr, k] * a1 + ws[pointr, k] * a2
+        pointr = (pointr + 1) % m
+    return 0
+
+
+@jit
+def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub):
+    """Overwrite the reduced gradient d[:nsub] with the subspace Newton step.
+
+    Returns 0 or the triangular-solve info when K is singular.
+    """
+    m = ws.shape[0]
+    pointr = head
+    for j in range(col):
+        t1 = 0.0
+        t2 = 0.0
+        for i in range(nsub):
+            k = index[i]
+            t1 += wy[pointr, k] * d[i]
+            t2 += ws[pointr, k] * d[i]
+        wv[j] = t1
+        wv[col + j] = theta * t2
+        pointr = (pointr + 1) % m
+    info = _dense.solve_upper_transposed(wn, 0, 2 * col, wv, 0)
+    if info != 0:
+        return info
+    for j in range(col):
+        wv[j] = -wv[j]
+    info = _dense.solve_upper(wn, 0, 2 * col, wv, 0)
+    if info != 0:
+        return info
+    pointr = head
+    for j in range(col):
+        for i in range(nsub):
+            k = index[i]
+            d[i] = d[i] + (wy[pointr, k] * wv[j] / theta) + (ws[pointr, k] * wv[col + j])
+        pointr = (pointr + 1) % m
+    inv_theta = 1.0 / theta
+    for i in range(nsub):
+        d[i] *= inv_theta
+    return 0
+
+
+@jit
+def project_step(z, d, l, u, nbd, index, nsub):
+    """[MN11]: z_free := P(xcp + d); return 1 if some variable hit a bound."""
+    iword = 0
+    for i in range(nsub):
+        k = index[i]
+        zk = z[k] + d[i]
+        if nbd[k] == 1:
+            zk = fmax(l[k], zk)
+            iword = 1 if zk == l[k] else iword
+        elif nbd[k] == 2:
+            zk = fmin(u[k], fmax(l[k], zk))
+            iword = 1 if (zk == l[k] or zk == u[k]) else iword
+        elif nbd[k] == 3:
+            zk = fmin(u[k], zk)
+            iword = 1 if zk == u[k] else iword
+        z[k] = zk
+    return iword
+
+
+@jit
+def backtrack_step(z, d, l, u, nbd, index, nsub):
+    """[BLNZ95 (5.8)]: z_free := xcp + alpha d, alpha = largest feasible <= 1.
+
+    The variable that limits alpha is put exactly on its bound.  Returns alpha.
+    (As in the Fortran code, the running candidate ``temp1`` is not reset
+    between variables.)
+    """
+    alpha = 1.0
+    temp1 = 1.0
+    ibd = 0
+    for i in range(nsub):
+        k = index[i]
+        dk = d[i]
+        if nbd[k] == 0:
+            continue
+        if dk < 0.0 and nbd[k] <= 2:
+            temp2 = l[k] - z[k]
+            if temp2 >= 0.0:
+                temp1 = 0.0
+            elif dk * alpha < temp2:
+                temp1 = temp2 / dk
+        elif dk > 0.0 and nbd[k] >= 2:
+            temp2 = u[k] - z[k]
+            if temp2 <= 0.0:
+                temp1 = 0.0
+            elif dk * alpha > temp2:
+                temp1 = temp2 / dk
+        if temp1 < alpha:
+            alpha = temp1
+            ibd = i
+    if alpha < 1.0:
+        k = index[ibd]
+        if d[ibd] > 0.0:
+            z[k] = u[k]
+            d[ibd] = 0.0
+        elif d[ibd] < 0.0:
+            z[k] = l[k]
+            d[ibd] = 0.0
+    for i in range(nsub):
+        k = index[i]
+        z[k] = z[k] + alpha * d[i]
+    return alpha
+
+
+@jit
+def subspace_step(z, d, xp, x, g, l, u, nbd, ws, wy, wn, wv, index, theta, col,
+                  head, nsub, variant):
+    """Move the free variables of z = xcp toward the subspace minimizer (``subsm``).
+
+    Returns ``(info, iword, alpha, dd_p)``: ``alpha`` is the backtracking
+    factor (1.0 if not used), ``dd_p`` the directional derivative (x_new - x)'g
+    tested by [MN11] (0.0 when not computed).
+    """
+    if nsub <= 0:
+        return 0, SUB_CONVERGED, 1.0, 0.0
+    info = newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub)
+    if info != 0:
+        return info, SUB_NOT_RUN, 1.0, 0.0
+    if variant == 1:
+        alpha = backtrack_step(z, d, l, u, nbd, index, nsub)
+        return 0, SUB_BOUNDED if alpha < 1.0 else SUB_CONVERGED, alpha, 0.0
+    xp[:] = z
+    iword = project_step(z, d, l, u, nbd, index, nsub)
+    if iword == 0:
+        return 0, SUB_CONVERGED, 1.0, 0.0
+    dd_p = 0.0
+    for i in range(x.shape[0]):
+        dd_p = dd_p + (z[i] - x[i]) * g[i]
+    if dd_p <= 0.0:
+        return 0, SUB_BOUNDED, 1.0, dd_p
+    # Projected point is uphill: restore xcp and backtrack instead.
+    z[:] = xp
+    alpha = backtrack_step(z, d, l, u, nbd, index, nsub)
+    return 0, SUB_BOUNDED, alpha, dd_p

@@ -1,0 +1,610 @@
+"""Trace events: every decision L-BFGS-B takes, as small frozen records.
+
+This module is the single definition of the trace schema (documented field by
+field in ``docs/trace-events.md``; a test keeps the two in step).  Each event
+carries its ``kind``, the ``iteration`` (iterations completed so far, SciPy's
+``iter``) and ``nfev`` (function evaluations so far).
+
+Detail levels: ``"off"`` builds no event at all, ``"iteration"`` records a
+bounded number of events per iteration (cost independent of n), ``"full"``
+adds one :class:`CauchyBreakpoint` per Cauchy segment explored and the indices
+of entering/leaving variables (counts grow with n).
+
+Sinks: :class:`Trace` (in memory; the default ``Result.trace``), a JSON Lines
+file written and flushed event by event (:class:`JsonlSink`), any callable,
+and the :mod:`logging` module (:class:`LoggingSink`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+SCHEMA_VERSION = "1.0"
+LEVELS = {"off": 0, "iteration": 1, "full": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of all events.
+
+    Fields:
+        iteration: iterations completed so far (SciPy ``iter``).
+        nfev: function evaluations so far (SciPy ``nfev``).
+    """
+
+    kind: ClassVar[str] = "event"
+    iteration: int
+    nfev: int
+
+    def to_dict(self):
+        """The event as a JSON-ready dict (non-finite floats as strings)."""
+        out = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            out[f.name] = _encode(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart(Event):
+    """The problem and the options, before the first evaluation.
+
+    Fields:
+        n: number of variables.
+        m: memory size ``maxcor`` (paper m).
+        n_bounded: variables with at least one finite bound.
+        n_fixed: variables with l == u (SciPy ``iwhere = 3``).
+        n_projected: components of x0 moved onto the box.
+        ftol: relative-reduction tolerance (SciPy ``factr * epsmch``).
+        gtol: projected-gradient tolerance (SciPy ``pgtol``).
+        maxls: line-search trial limit.
+        variant: ``"scipy"`` or ``"1995"`` subspace step.
+        level: trace detail level.
+    """
+
+    kind: ClassVar[str] = "run_start"
+    n: int
+    m: int
+    n_bounded: int
+    n_fixed: int
+    n_projected: int
+    ftol: float
+    gtol: float
+    maxls: int
+    variant: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class InitialPoint(Event):
+    """f and the projected gradient at the (projected) starting point.
+
+    Fields:
+        f: f(x0).
+        projg: ``||P(x0 - g0) - x0||_inf`` (SciPy ``sbgnrm``).
+        n_at_bound: variables exactly at a bound at x0.
+        n_zero_gradient: variables whose gradient component is exactly 0.
+        n_blocked: variables at a bound with the gradient pushing outward
+            (they cannot move along -g).
+    """
+
+    kind: ClassVar[str] = "initial_point"
+    f: float
+    projg: float
+    n_at_bound: int
+    n_zero_gradient: int
+    n_blocked: int
+
+
+@dataclass(frozen=True, slots=True)
+class IterationStart(Event):
+    """An iteration begins (``iteration`` + 1 is the one being computed).
+
+    Fields:
+        f: f at the current iterate.
+        projg: projected-gradient norm there.
+        col: correction pairs in memory (paper: columns of S and Y).
+        theta: scaling of B_0 = theta I [BLNZ95 (3.2)].
+    """
+
+    kind: ClassVar[str] = "iteration_start"
+    f: float
+    projg: float
+    col: int
+    theta: float
+
+
+@dataclass(frozen=True, slots=True)
+class CauchyBreakpoint(Event):
+    """One segment of the Cauchy search (full level only) [BLNZ95 §4].
+
+    Fields:
+        segment: 1-based segment number.
+        variable: variable fixed at the end of the segment, -1 if the GCP lies
+            inside it (or there is no further breakpoint).
+        t_break: path parameter t_j of the breakpoint ending the segment.
+        dt: segment length t_j - t_{j-1} (inf: no breakpoint left).
+        f1: slope f' of the model at the segment start [BLNZ95 (4.4)].
+        f2: curvature f'' on the segment [BLNZ95 (4.5)].
+        dtm: distance to the segment's stationary point, -f'/f'' (dt*).
+        gcp_in_segment: whether the search stopped in this segment.
+    """
+
+    kind: ClassVar[str] = "cauchy_breakpoint"
+    segment: int
+    variable: int
+    t_break: float
+    dt: float
+    f1: float
+    f2: float
+    dtm: float
+    gcp_in_segment: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CauchyPoint(Event):
+    """The generalized Cauchy point xcp was found.
+
+    Fields:
+        skipped: why no search ran: ``""`` (it ran), ``"unconstrained"``
+            (no bounds and memory not empty: xcp = x, SciPy skips ``cauchy``)
+            or ``"zero_projected_gradient"`` (``Subgnorm = 0. GCP = X.``).
+        n_breakpoints: breakpoints t_i on the path.
+        n_segments: segments explored (SciPy ``nseg``).
+        t: path parameter of xcp (sum of passed segments + dt*).
+        n_active: variables at a bound at xcp (SciPy ``nact``).
+    """
+
+    kind: ClassVar[str] = "cauchy_point"
+    skipped: str
+    n_breakpoints: int
+    n_segments: int
+    t: float
+    n_active: int
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSetChange(Event):
+    """Free set at the Cauchy point compared with the previous iteration.
+
+    Fields:
+        n_free: free variables at xcp (SciPy ``nfree``).
+        n_entering: variables that were active and are free now (``nenter``).
+        n_leaving: variables that were free and are active now (n - ``ileave``).
+        entering: their indices (full level only; else empty).
+        leaving: their indices (full level only; else empty).
+    """
+
+    kind: ClassVar[str] = "free_set"
+    n_free: int
+    n_entering: int
+    n_leaving: int
+    entering: tuple = ()
+    leaving: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubspaceStep(Event):
+    """The subspace minimization [BLNZ95 §5], [MN11].
+
+    Fields:
+        n_free: number of free variables it worked on.
+        outcome: ``"skipped_no_memory"`` (B = theta I: d ends at xcp),
+            ``"skipped_no_free"`` (every variable active), ``"inside"``
+            (xcp + d in the box, table ``con``), ``"projected"`` (projected
+            onto the box and kept: descent, ``bnd``), ``"backtracked"``
+            (alpha * d up to the first bound, ``bnd``).
+        alpha: backtracking factor (1.0 when not backtracked).
+        dd_p: (x_proj - x)'g, the [MN11] descent test (0.0 if not computed).
+    """
+
+    kind: ClassVar[str] = "subspace_step"
+    n_free: int
+    outcome: str
+    alpha: float
+    dd_p: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineSearchStart(Event):
+    """A line search begins along d = xbar - x [BLNZ95 §6].
+
+    Fields:
+        stp: first trial step.
+        stpmax: largest step keeping x + stp d in the box (SciPy ``stpmx``).
+        dnorm: ||d||_2.
+        gd: directional derivative phi'(0) = g'd (must be < 0).
+        f0: phi(0) = f(x) (SciPy ``fold``).
+    """
+
+    kind: ClassVar[str] = "line_search_start"
+    stp: float
+    stpmax: float
+    dnorm: float
+    gd: float
+    f0: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineSearchTrial(Event):
+    """One evaluated trial of the Moré–Thuente search and dcsrch's verdict.
+
+    Fields:
+        trial: 1-based trial number in this search.
+        stp: the trial step that was evaluated.
+        f: phi(stp).
+        gd: phi'(stp) = g(x + stp d)'d.
+        ftest: sufficient-decrease bound phi(0) + ftol*stp*phi'(0) [MT94 (1.1)].
+        sufficient_decrease: f <= ftest.
+        curvature: |gd| <= gtol * |phi'(0)| [MT94 (1.2)].
+        stx: best step so far (bracket end with the least psi/phi).
+        sty: other bracket end.
+        brackt: whether a minimizer is bracketed.
+        stage: 1 (working on psi) or 2 (on phi) [MT94 §3].
+        task: ``"FG"`` (another trial follows), ``"CONVERGENCE"``,
+            ``"WARNING"`` or ``"ERROR"``.
+        message: dcsrch's message (e.g. ``"ROUNDING ERRORS PREVENT PROGRESS"``).
+        case: dcstep case 1–4 of [MT94 §4] that chose the next step, 5 when
+            bisection overrode it, 0 when no new step was computed.
+        next_stp: the step dcsrch returned (next trial, or the accepted step).
+    """
+
+    kind: ClassVar[str] = "line_search_trial"
+    trial: int
+    stp: float
+    f: float
+    gd: float
+    ftest: float
+    sufficient_decrease: bool
+    curvature: bool
+    stx: float
+    sty: float
+    brackt: bool
+    stage: int
+    task: str
+    message: str
+    case: int
+    next_stp: float
+
+
+@dataclass(frozen=True, slots=True)
+class LineSearchEnd(Event):
+    """A line search ended.
+
+    Fields:
+        outcome: ``"converged"`` (both Wolfe conditions), ``"warning"``
+            (dcsrch gave up but returned its best step, accepted as SciPy
+            does), ``"maxls"`` (trial limit reached: failure), or
+            ``"not_descent"`` (phi'(0) >= 0: failure, SciPy info -4).
+        message: dcsrch's warning text, if any.
+        stp: accepted step (or the last one tried on failure).
+        n_trials: evaluations made in this search.
+        xstep: stp * ||d||, the table's ``tstep``.
+    """
+
+    kind: ClassVar[str] = "line_search_end"
+    outcome: str
+    message: str
+    stp: float
+    n_trials: int
+    xstep: float
+
+
+@dataclass(frozen=True, slots=True)
+class BFGSUpdate(Event):
+    """The curvature pair (s, y) was stored, or skipped.
+
+    Fields:
+        applied: False when skipped because s'y <= eps * (-s'g_old)
+            (SciPy C:1004-1010).
+        sy: s'y (paper s_k' y_k, SciPy ``dr``).
+        threshold: eps * (-s'g_old), the skip bound (SciPy ``epsmch*ddum``).
+        yy: y'y (SciPy ``rr``).
+        theta: theta after the update (y'y / s'y) or unchanged when skipped.
+        col: pairs in memory afterwards.
+        n_skipped: updates skipped so far (SciPy ``nskip``).
+    """
+
+    kind: ClassVar[str] = "bfgs_update"
+    applied: bool
+    sy: float
+    threshold: float
+    yy: float
+    theta: float
+    col: int
+    n_skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryReset(Event):
+    """The L-BFGS memory was discarded (B := I) and the iteration restarted.
+
+    Fields:
+        reason: ``"line_search_failed"``, ``"cauchy_singular"``,
+            ``"formk_not_positive_definite"``, ``"subspace_singular"`` or
+            ``"formt_not_positive_definite"``.
+        info: SciPy's ``info`` code for that reason.
+        col_before: pairs that were discarded.
+    """
+
+    kind: ClassVar[str] = "memory_reset"
+    reason: str
+    info: int
+    col_before: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConvergenceTest(Event):
+    """One stopping test at a new iterate.
+
+    Fields:
+        test: ``"projg"`` (projected gradient <= gtol) or ``"ftol"``
+            ((f_old - f)/max(|f_old|, |f|, 1) <= ftol).
+        value: the tested quantity.
+        tolerance: its bound.
+        passed: whether the run stops here.
+    """
+
+    kind: ClassVar[str] = "convergence_test"
+    test: str
+    value: float
+    tolerance: float
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IterationEnd(Event):
+    """A new iterate was accepted: one row of the classic iteration table.
+
+    Fields:
+        f: f at the new iterate.
+        projg: projected-gradient norm there.
+        nseg: Cauchy segments explored (table ``nseg``).
+        nact: active bounds at the GCP (``nact``).
+        sub: subspace outcome as the table prints it: ``con``, ``bnd``, ``---``.
+        itls: line-search trials beyond the first (``itls``, SciPy ``iback``).
+        stepl: accepted step length (``stepl``).
+        tstep: norm of the step taken (``tstep``).
+    """
+
+    kind: ClassVar[str] = "iteration_end"
+    f: float
+    projg: float
+    nseg: int
+    nact: int
+    sub: str
+    itls: int
+    stepl: float
+    tstep: float
+
+
+@dataclass(frozen=True, slots=True)
+class Termination(Event):
+    """The run ended.
+
+    Fields:
+        status: SciPy ``result.status`` (0 converged, 1 limit, 2 other).
+        message: SciPy's exact ``result.message``.
+        nit: iterations counted by the driver (``result.nit``).
+        f: f at the returned x.
+        f_last_trial: f of the last evaluated point (what SciPy returns as
+            ``fun`` after ABNORMAL).
+        projg: projected-gradient norm at the returned x.
+        n_skipped: BFGS updates skipped in the run.
+        n_segments_total: Cauchy segments explored in the run (``Tnint``).
+        n_active: active bounds at the last GCP.
+    """
+
+    kind: ClassVar[str] = "termination"
+    status: int
+    message: str
+    nit: int
+    f: float
+    f_last_trial: float
+    projg: float
+    n_skipped: int
+    n_segments_total: int
+    n_active: int
+
+
+EVENT_TYPES = {cls.kind: cls for cls in (
+    RunStart, InitialPoint, IterationStart, CauchyBreakpoint, CauchyPoint,
+    FreeSetChange, SubspaceStep, LineSearchStart, LineSearchTrial, LineSearchEnd,
+    BFGSUpdate, MemoryReset, ConvergenceTest, IterationEnd, Termination)}
+
+
+def _encode(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)          # "nan", "inf", "-inf"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def event_from_dict(data):
+    """Rebuild an event from :meth:`Event.to_dict` output."""
+    cls = EVENT_TYPES[data["kind"]]
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        v = data[f.name]
+        if f.type == "float" and isinstance(v, str):
+            v = float(v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+class Trace:
+    """In-memory list of events with small query helpers (the default sink)."""
+
+    def __init__(self, events=None):
+        self.events = list(events or [])
+
+    def __call__(self, event):
+        self.events.append(event)
+
+    def __len__(self):
+        return len(self.events)
+
+    def __iter__(self):
+        return iter(self.events)
+
+    def __getitem__(self, i):
+        return self.events[i]
+
+    def of_kind(self, *kinds):
+        """Events whose ``kind`` is one of ``kinds``."""
+        return [e for e in self.events if e.kind in kinds]
+
+    def at_iteration(self, k):
+        """Events recorded while computing iteration k (``iteration == k - 1``)
+        plus, for k == 0, the start-up events."""
+        return [e for e in self.events if e.iteration == max(k - 1, 0)
+                and (k > 0 or e.kind in ("run_start", "initial_point"))]
+
+    def rows(self, kind="iteration_end"):
+        """Events of one kind as a list of dicts (for tables and DataFrames)."""
+        return [e.to_dict() for e in self.of_kind(kind)]
+
+    def table(self):
+        """The classic ``iterate.dat`` iteration table (see :mod:`.render`)."""
+        from .render import iteration_table
+        return iteration_table(self)
+
+    def save(self, path):
+        """Write the trace as JSON Lines (header line first)."""
+        with open(path, "w") as fh:
+            fh.write(json.dumps(_header()) + "\n")
+            for e in self.events:
+                fh.write(json.dumps(e.to_dict()) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Read a JSON Lines trace; a cut-off last line is dropped with a warning."""
+        with open(path) as fh:
+            lines = fh.read().split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        events = []
+        for i, line in enumerate(lines):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                if i == len(lines) - 1:
+                    warnings.warn(f"{path}: last line is incomplete (run interrupted?); "
+                                  f"loaded {len(events)} events before it", RuntimeWarning,
+                                  stacklevel=2)
+                    break
+                raise ValueError(f"{path}:{i + 1}: not a JSON line") from None
+            if i == 0 and data.get("schema") == "lbfgsb_py.trace":
+                _check_version(path, data)
+                continue
+            events.append(event_from_dict(data))
+        return cls(events)
+
+
+def _header():
+    return {"schema": "lbfgsb_py.trace", "version": SCHEMA_VERSION}
+
+
+def _check_version(path, header):
+    major = str(header.get("version", "0")).split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise ValueError(f"{path}: trace schema version {header.get('version')} is not "
+                         f"readable by this lbfgsb_py (schema {SCHEMA_VERSION})")
+
+
+class JsonlSink:
+    """Append each event to a JSON Lines file and flush it at once."""
+
+    def __init__(self, path):
+        self.path = path
+        self._fh = open(path, "w")
+        self._fh.write(json.dumps(_header()) + "\n")
+        self._fh.flush()
+
+    def __call__(self, event):
+        self._fh.write(json.dumps(event.to_dict()) + "\n")
+        self._fh.flush()
+
+    def close(self):
+        self._fh.close()
+
+
+class LoggingSink:
+    """Send each event to a :mod:`logging` logger at DEBUG level."""
+
+    def __init__(self, logger="lbfgsb_py"):
+        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+
+    def __call__(self, event):
+        self.logger.debug("%s %s", event.kind, json.dumps(event.to_dict()))
+
+
+@dataclass
+class Tracer:
+    """Where events go and how many are built.
+
+    Parameters:
+        level: ``"off"``, ``"iteration"`` (default) or ``"full"``.
+        jsonl: path of a JSON Lines file to write as the run goes.
+        callback: a callable receiving every event.
+        logger: a logger (or its name) receiving every event at DEBUG level.
+        memory: keep the events in memory (``Result.trace``).
+    """
+
+    level: str = "iteration"
+    jsonl: str | None = None
+    callback: object = None
+    logger: object = None
+    memory: bool = True
+    trace: Trace = field(default_factory=Trace, init=False)
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ValueError(f"trace level {self.level!r} is not one of {sorted(LEVELS)}")
+        self.on = LEVELS[self.level] >= 1
+        self.full = LEVELS[self.level] >= 2
+        self._sinks = []
+        self._closers = []
+
+    def open(self):
+        """Open the sinks (called by the solver at the start of a run)."""
+        self.trace = Trace()
+        self._sinks = [self.trace] if self.memory else []
+        if self.jsonl is not None:
+            sink = JsonlSink(self.jsonl)
+            self._sinks.append(sink)
+            self._closers.append(sink.close)
+        if self.callback is not None:
+            self._sinks.append(self.callback)
+        if self.logger is not None:
+            self._sinks.append(LoggingSink(self.logger))
+
+    def emit(self, event):
+        """Hand one event to every sink."""
+        for sink in self._sinks:
+            sink(event)
+
+    def close(self):
+        """Close file sinks (called when the run ends, also on error)."""
+        for close in self._closers:
+            close()
+        self._closers = []
+
+
+def make_tracer(trace):
+    """Turn the ``trace=`` argument of :func:`minimize` into a :class:`Tracer`."""
+    if isinstance(trace, Tracer):
+        return trace
+    if trace is None or trace is False:
+        return Tracer(level="off", memory=False)
+    if isinstance(trace, str):
+        return Tracer(level=trace)
+    raise TypeError(f"trace must be 'off', 'iteration', 'full', None or a Tracer, "
+                    f"not {type(trace).__name__}")

@@ -1,0 +1,1 @@
+"""Validation utilities for lbfgsb_py (test problems, comparisons against SciPy)."""
