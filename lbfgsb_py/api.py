@@ -20,8 +20,10 @@ from .trace import Trace, make_tracer
 class Result(dict):
     """Optimization result; a dict with attribute access (like ``OptimizeResult``).
 
-    Keys: ``x, fun, jac, nit, nfev, njev, status, success, message, hess_inv,
-    trace``.
+    Keys: ``x, fun, jac, nit, nfev, njev, status, success, message, hess_inv``
+    (SciPy's), ``trace`` (the recorded events) and ``last_search`` (start
+    point ``x``, direction ``d``, ``f0`` and slope ``gd`` of the last line
+    search, used by :func:`~lbfgsb_py.explain`).
     """
 
     def __getattr__(self, name):
@@ -155,7 +157,8 @@ def result_from(engine, objective, trace):
         status=engine.status, success=engine.status == 0, message=engine.message,
         hess_inv=InverseHessianProduct(mem.ws[:k], mem.wy[:k]) if k else
         InverseHessianProduct(np.zeros((0, engine.n)), np.zeros((0, engine.n))),
-        trace=trace)
+        trace=trace, last_search=dict(x=engine.ls.t.copy(), d=engine.d.copy(),
+                                      f0=engine.ls.fold, gd=engine.ls.gdold))
 
 
 class _CallbackState:

@@ -288,8 +288,10 @@ class Engine:
     def _emit_trial(self, stp_tried, trial):
         ls = self.ls
         if trial == 0:
+            full = self.tracer.full
             self._emit(ev.LineSearchStart, stp=ls.stp, stpmax=ls.stpmx, dnorm=ls.dnorm,
-                       gd=ls.gdold, f0=ls.fold)
+                       gd=ls.gdold, f0=ls.fold, x=tuple(ls.t.tolist()) if full else (),
+                       d=tuple(self.d.tolist()) if full else ())
             return
         ginit, gtest, finit = ls.dstate[0], ls.dstate[1], ls.dstate[4]
         ftest = finit + stp_tried * gtest

@@ -219,6 +219,8 @@ class LineSearchStart(Event):
         dnorm: ||d||_2.
         gd: directional derivative phi'(0) = g'd (must be < 0).
         f0: phi(0) = f(x) (SciPy ``fold``).
+        x: the start point x (full level only; else empty).
+        d: the search direction d (full level only; else empty).
     """
 
     kind: ClassVar[str] = "line_search_start"
@@ -227,6 +229,8 @@ class LineSearchStart(Event):
     dnorm: float
     gd: float
     f0: float
+    x: tuple = ()
+    d: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
