@@ -164,3 +164,12 @@ def test_large_gradient_directional(p):
     h = 1e-4
     fd = (p.fun(x + h * v) - p.fun(x - h * v)) / (2 * h)
     assert p.jac(x) @ v == pytest.approx(fd, rel=1e-6)
+
+
+def test_overflow_is_silent():
+    """Far-out trial points give inf, not a RuntimeWarning (pytest runs with -W error)."""
+    far = np.array([800.0, 1.0])
+    for name in ("seed_overflow", "mgh06_jennrich_sampson"):
+        p = P.get(name)
+        assert p.fun(far) == np.inf
+        assert not np.isfinite(p.jac(far)[0])
