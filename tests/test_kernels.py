@@ -1,0 +1,135 @@
+"""Each concept against an independent dense reference.
+
+* compact L-BFGS matrices vs the dense BFGS recurrence [BNS94 Thm 2.3];
+* ``bmv`` vs the dense middle matrix M;
+* the generalized Cauchy point vs a brute-force walk along the projected path;
+* the subspace step vs a dense reduced Newton solve.
+"""
+import numpy as np
+import pytest
+
+from lbfgsb_py import active_set, bounds, cauchy, lbfgs_matrices, subspace
+
+
+def memory_from_pairs(n, m, npairs, seed):
+    """An LBFGSMemory filled with pairs (s, A s) from a random SPD A."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = q @ np.diag(np.logspace(0, 2, n)) @ q.T
+    mem = lbfgs_matrices.LBFGSMemory(n, m)
+    pairs = []
+    for _ in range(npairs):
+        s = rng.standard_normal(n)
+        y = a @ s
+        pairs.append((s, y))
+        assert mem.update(s.copy(), y.copy(), s @ y, y @ y, 1.0, s @ s) == 0
+    return mem, pairs[-m:]
+
+
+def dense_bfgs(pairs, theta):
+    b = theta * np.eye(len(pairs[0][0]))
+    for s, y in pairs:
+        bs = b @ s
+        b = b - np.outer(bs, bs) / (s @ bs) + np.outer(y, y) / (y @ s)
+    return b
+
+
+@pytest.mark.parametrize("npairs", [1, 3, 5, 8])
+def test_compact_matrix_equals_dense_recurrence(npairs):
+    mem, pairs = memory_from_pairs(7, 5, npairs, seed=npairs)
+    assert mem.col == min(npairs, 5)
+    y_new = pairs[-1][1]
+    assert mem.theta == pytest.approx(y_new @ y_new / (pairs[-1][0] @ y_new))
+    np.testing.assert_allclose(mem.dense_B(), dense_bfgs(pairs, mem.theta), rtol=1e-9, atol=1e-9)
+
+
+def test_bmv_is_middle_matrix_product():
+    mem, _ = memory_from_pairs(6, 4, 6, seed=11)
+    order = mem.slots()
+    s, y = mem.ws[order].T, mem.wy[order].T
+    sy = s.T @ y
+    minv = np.block([[-np.diag(np.diag(sy)), np.tril(sy, -1).T],
+                     [np.tril(sy, -1), mem.theta * s.T @ s]])
+    v = np.linspace(-1, 2, 2 * mem.col)
+    p = np.zeros(2 * mem.m)
+    assert lbfgs_matrices.bmv(mem.sy, mem.wt, mem.col, v, p) == 0
+    np.testing.assert_allclose(p[:2 * mem.col], np.linalg.solve(minv, v), rtol=1e-9)
+
+
+def brute_force_gcp(x, g, lo, hi, b):
+    """First local minimizer of m(t) along P(x - t g), walking the sorted breakpoints."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tb = np.where(g < 0, (x - hi) / g, np.where(g > 0, (x - lo) / g, np.inf))
+    path = lambda t: np.clip(x - t * g, lo, hi)  # noqa: E731
+    ts = np.unique(np.concatenate([[0.0], tb[np.isfinite(tb)]]))
+    for a, c in zip(ts, np.append(ts[1:], np.inf)):
+        z = path(a)
+        dirn = np.where(tb <= a, 0.0, -g)   # variables whose breakpoint has passed stay put
+        slope = g @ dirn + (z - x) @ b @ dirn
+        curv = dirn @ b @ dirn
+        if slope >= 0:
+            return z
+        if curv > 0 and a - slope / curv < c:
+            return z + (-slope / curv) * dirn
+    raise AssertionError("unbounded path")
+
+
+def cauchy_point(mem, x, g, lo, hi):
+    n = x.shape[0]
+    nbd, l, u = bounds.encode(lo, hi)
+    iwhere = np.zeros(n, np.int64)
+    bounds.initial_status(l, u, nbd, iwhere)
+    m2 = 2 * mem.m
+    work = [np.zeros(m2) for _ in range(4)]
+    xcp, d, t = np.zeros(n), np.zeros(n), np.zeros(n)
+    iorder = np.zeros(n, np.int64)
+    sbgnrm = bounds.projected_gradient_norm(x, g, l, u, nbd)
+    out = cauchy.cauchy(x, l, u, nbd, g, iwhere, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta,
+                        mem.col, mem.head, sbgnrm, xcp, d, t, iorder, *work, np.zeros((0, 6)))
+    return xcp, iwhere, work[1], (nbd, l, u), out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cauchy_point_matches_brute_force(seed):
+    n = 8
+    mem, _ = memory_from_pairs(n, 4, 2 + seed, seed=100 + seed)
+    rng = np.random.default_rng(seed)
+    lo, hi = -rng.uniform(0.1, 1.0, n), rng.uniform(0.1, 1.0, n)
+    x = rng.uniform(lo, hi)
+    x[0] = lo[0]  # one variable starts at a bound
+    g = rng.standard_normal(n) * 3
+    xcp, _, _, _, (nseg, info, nbreak, _) = cauchy_point(mem, x, g, lo, hi)
+    assert info == 0 and nseg >= 1
+    np.testing.assert_allclose(xcp, brute_force_gcp(x, g, lo, hi, mem.dense_B()), atol=1e-10)
+
+
+def test_subspace_step_is_dense_reduced_newton_step():
+    n = 9
+    mem, _ = memory_from_pairs(n, 5, 4, seed=7)
+    lo, hi = -np.ones(n), np.ones(n)
+    x = np.linspace(-0.5, 0.5, n)
+    g = np.r_[5.0, -5.0, np.full(n - 2, 0.01)]   # variables 0, 1 run into bounds
+    xcp, iwhere, c, (nbd, l, u), _ = cauchy_point(mem, x, g, lo, hi)
+    index, indx2 = np.arange(n), np.zeros(n, np.int64)
+    nfree, _, _ = active_set.free_variables(index, indx2, iwhere, n, 0, True)
+    free = index[:nfree]
+    wn = np.zeros((2 * mem.m, 2 * mem.m))
+    assert subspace.formk(wn, mem.ws, mem.wy, mem.sy, mem.theta, mem.col, mem.head, index,
+                          nfree) == 0
+    r, v = np.zeros(n), np.zeros(2 * mem.m)
+    assert subspace.reduced_gradient(x, g, mem.ws, mem.wy, mem.sy, mem.wt, xcp, r, c, v, index,
+                                     mem.theta, mem.col, mem.head, nfree, True) == 0
+    b = mem.dense_B()
+    rhs = g + b @ (xcp - x)
+    np.testing.assert_allclose(r[:nfree], -rhs[free], rtol=1e-9)
+    z = xcp.copy()
+    info, iword, alpha, _ = subspace.subspace_step(
+        z, r, np.zeros(n), x, g, l, u, nbd, mem.ws, mem.wy, wn, v, index, mem.theta, mem.col,
+        mem.head, nfree, 0)
+    expected = xcp.copy()
+    expected[free] += np.linalg.solve(b[np.ix_(free, free)], -rhs[free])
+    assert info == 0
+    if iword == subspace.SUB_CONVERGED:
+        np.testing.assert_allclose(z, expected, rtol=1e-8, atol=1e-10)
+    else:  # projected onto the box
+        np.testing.assert_allclose(z, np.clip(expected, lo, hi), rtol=1e-8, atol=1e-10)
