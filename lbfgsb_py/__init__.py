@@ -3,8 +3,8 @@
 Public names: :func:`minimize`, :data:`scipy_method`, :class:`Result`,
 :class:`Tracer`, :class:`Trace`, :data:`SCHEMA_VERSION`.
 """
-from .api import InverseHessianProduct, Result, minimize
+from .api import InverseHessianProduct, Result, minimize, scipy_method
 from .trace import SCHEMA_VERSION, Trace, Tracer
 
-__all__ = ["minimize", "Result", "InverseHessianProduct", "Tracer", "Trace", "SCHEMA_VERSION"]
+__all__ = ["minimize", "scipy_method", "Result", "InverseHessianProduct", "Tracer", "Trace", "SCHEMA_VERSION"]
 __version__ = "0.1.0"

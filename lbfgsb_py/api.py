@@ -332,3 +332,23 @@ def _restore_fixed(res, fixed, values):
     g = np.full(fixed.shape, np.nan)
     g[~fixed] = res.jac
     res.update(x=x, jac=g, hess_inv=None)
+
+
+def scipy_method(fun, x0, args=(), jac=None, bounds=None, callback=None, hess=None,
+                 hessp=None, constraints=(), **options):
+    """Custom method for SciPy: ``scipy.optimize.minimize(..., method=scipy_method)``.
+
+    ``options`` are :func:`minimize`'s keyword arguments (``maxcor``, ``ftol``,
+    ``gtol``, ``trace`` ...).  SciPy hands the callback over already wrapped;
+    it is called with the intermediate result as SciPy's own methods do.
+    """
+    if constraints:
+        raise ValueError("constraints: L-BFGS-B handles bounds only; use bounds= or "
+                         "another method for general constraints")
+    if hess is not None or hessp is not None:
+        raise ValueError("hess/hessp: L-BFGS-B builds its own Hessian approximation; "
+                         "drop the argument")
+    options.pop("tol", None)
+    wrapped = None if callback is None else (
+        lambda intermediate_result: callback(intermediate_result))
+    return minimize(fun, x0, args, jac, bounds, callback=wrapped, **options)
