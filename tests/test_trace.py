@@ -1,0 +1,142 @@
+"""The trace: every kind appears, JSON Lines round trip, off costs nothing, docs in step."""
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import rosen, rosen_der
+
+import lbfgsb_py
+from lbfgsb_py import trace as tr
+from lbfgsb_py.driver import Engine
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "trace-events.md"
+
+
+def bounded_run(level="full", **kw):
+    return lbfgsb_py.minimize(rosen, [1.3, 0.7, 0.8, 1.9, 1.2], jac=rosen_der,
+                              bounds=[(-2, 2), (None, 1), (0.5, None), (-2, 2), (None, None)],
+                              trace=level, **kw)
+
+
+def test_every_event_kind_appears():
+    kinds = {e.kind for e in bounded_run().trace}
+    kinds |= {e.kind for e in turning_gradient_run().trace}
+    assert kinds == set(tr.EVENT_TYPES)
+
+
+def turning_gradient_run():
+    """The gradient turns wrong after three evaluations: a failed search with memory
+    (reset and restart), then a second failure (ABNORMAL)."""
+    def jac(x):
+        jac.calls += 1
+        return 2 * (x - 3) if jac.calls <= 3 else -2 * (x - 3)
+    jac.calls = 0
+    return lbfgsb_py.minimize(lambda x: (x - 3) @ (x - 3) + x[0] ** 4, np.zeros(2), jac=jac,
+                              trace="full")
+
+
+def test_memory_reset_then_abnormal():
+    res = turning_gradient_run()
+    resets = res.trace.of_kind("memory_reset")
+    assert [e.reason for e in resets] == ["line_search_failed"]
+    assert res.message == "ABNORMAL: " and res.status == 2
+
+
+def test_iteration_level_has_no_per_breakpoint_events_and_one_row_per_iteration():
+    res = bounded_run("iteration")
+    assert not res.trace.of_kind("cauchy_breakpoint")
+    rows = res.trace.rows()
+    assert len(rows) == res.nit
+    assert rows[-1]["f"] == pytest.approx(res.fun)
+    assert sum(e.n_segments for e in res.trace.of_kind("cauchy_point")) == \
+        res.trace.of_kind("termination")[0].n_segments_total
+
+
+def test_trial_events_match_evaluations():
+    calls = []
+    res = lbfgsb_py.minimize(lambda x: (calls.append(1), rosen(x))[1], np.zeros(4),
+                             jac=rosen_der, trace="iteration")
+    trials = res.trace.of_kind("line_search_trial")
+    assert len(trials) == res.nfev - 1 == len(calls) - 1
+    accepted = [e for e in trials if e.task != "FG"]
+    assert len(accepted) == res.nit
+
+
+def test_jsonl_round_trip(tmp_path):
+    path = tmp_path / "run.jsonl"
+    res = lbfgsb_py.minimize(
+        rosen, np.zeros(4), jac=rosen_der, trace=lbfgsb_py.Tracer(level="full", jsonl=str(path)))
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header == {"schema": "lbfgsb_py.trace", "version": tr.SCHEMA_VERSION}
+    loaded = lbfgsb_py.Trace.load(path)
+    assert list(loaded) == list(res.trace)
+
+
+def test_nonfinite_values_survive_the_round_trip(tmp_path):
+    event = tr.LineSearchTrial(iteration=1, nfev=3, trial=1, stp=1.0, f=float("nan"),
+                               gd=float("inf"), ftest=-float("inf"), sufficient_decrease=False,
+                               curvature=False, stx=0.0, sty=0.0, brackt=False, stage=1,
+                               task="FG", message="", case=1, next_stp=0.5)
+    trace = lbfgsb_py.Trace([event])
+    trace.save(tmp_path / "t.jsonl")
+    back = lbfgsb_py.Trace.load(tmp_path / "t.jsonl")[0]
+    assert np.isnan(back.f) and back.gd == np.inf and back.ftest == -np.inf
+
+
+def test_truncated_last_line_loads_with_warning(tmp_path):
+    path = tmp_path / "cut.jsonl"
+    bounded_run("iteration").trace.save(path)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 25])
+    with pytest.warns(RuntimeWarning, match="incomplete"):
+        loaded = lbfgsb_py.Trace.load(path)
+    assert len(loaded) == len(text.splitlines()) - 2
+
+
+def test_tracing_off_builds_no_event(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("an event was built with tracing off")
+    monkeypatch.setattr(Engine, "_emit", boom)
+    monkeypatch.setattr(tr.Tracer, "emit", boom)
+    res = bounded_run(None)
+    assert res.success and len(res.trace) == 0
+
+
+def test_callable_and_logging_sinks(caplog):
+    seen = []
+    with caplog.at_level("DEBUG", logger="lbfgsb_py"):
+        res = lbfgsb_py.minimize(rosen, np.zeros(3), jac=rosen_der,
+                                 trace=lbfgsb_py.Tracer(callback=seen.append, logger="lbfgsb_py"))
+    assert seen == list(res.trace)
+    assert sum("iteration_end" in r.getMessage() for r in caplog.records) == res.nit
+
+
+def test_exception_in_objective_keeps_trace(tmp_path):
+    path = tmp_path / "crash.jsonl"
+
+    def fun(x):
+        if fun.calls == 5:
+            raise RuntimeError("model blew up")
+        fun.calls += 1
+        return rosen(x)
+    fun.calls = 0
+    with pytest.raises(RuntimeError, match="model blew up") as info:
+        lbfgsb_py.minimize(fun, np.zeros(3), jac=rosen_der,
+                           trace=lbfgsb_py.Tracer(jsonl=str(path)))
+    kept = info.value.lbfgsb_trace
+    assert len(kept) > 0
+    assert list(lbfgsb_py.Trace.load(path)) == list(kept)
+
+
+def test_docs_page_matches_code():
+    text = DOCS.read_text()
+    assert f"**{tr.SCHEMA_VERSION}**" in text
+    sections = dict(re.findall(r"### `(\w+)`\n(.*?)(?=\n### |\Z)", text, flags=re.S))
+    assert set(sections) == set(tr.EVENT_TYPES)
+    for kind, cls in tr.EVENT_TYPES.items():
+        documented = set(re.findall(r"^\| `(\w+)` \|", sections[kind], flags=re.M))
+        fields = {f.name for f in dataclasses.fields(cls)} - {"iteration", "nfev"}
+        assert documented == fields, kind
