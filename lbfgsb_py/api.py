@@ -229,10 +229,12 @@ def parse_bounds(bounds, n):
         lb, ub = bounds.lb, bounds.ub
     else:
         pairs = list(bounds)
-        if len(pairs) == n and all(_is_pair(p) for p in pairs):
+        if len(pairs) == 2 and all(isinstance(p, np.ndarray) and p.shape == (n,) for p in pairs):
+            lb, ub = pairs          # a pair of arrays (lb, ub)
+        elif len(pairs) == n and all(_is_pair(p) for p in pairs):
             lb = [p[0] for p in pairs]
             ub = [p[1] for p in pairs]
-        elif len(pairs) == 2:
+        elif len(pairs) == 2 and n != 2:
             lb, ub = pairs
         else:
             raise ValueError(f"bounds has {len(pairs)} entries but x0 has {n} variables: "

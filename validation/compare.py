@@ -1,0 +1,166 @@
+"""Run SciPy's L-BFGS-B and lbfgsb_py on one problem and compare them evaluation by evaluation.
+
+The comparison: the common prefix of the two sequences of points passed to ``fun``
+(relative tolerance 1e-8 per component, relative to max(1, |x|)), evaluation and
+iteration counts, status and message, final f gap, largest bound violation of any
+point we evaluated, and ``hess_inv`` products.  Where the sequences diverge it
+classifies the divergence (see :func:`classify`).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize as scipy_minimize
+
+import lbfgsb_py
+
+RTOL = 1e-8
+#: A jump from bitwise-identical points larger than this is a candidate logic
+#: difference; smaller jumps are one step's round-off amplified by conditioning.
+LOGIC_JUMP = 1e-4
+
+
+@dataclass
+class Comparison:
+    """What one problem's comparison found (one row of the report)."""
+
+    name: str
+    n: int
+    evals_scipy: int
+    evals_ours: int
+    prefix: int
+    nit: tuple
+    status: tuple
+    message: tuple
+    f_gap: float
+    bound_violation: float
+    hess_inv_gap: float
+    verdict: str
+    detail: str = ""
+    seconds: tuple = ()
+    events: list = field(default_factory=list)
+
+    @property
+    def full_agreement(self):
+        return self.prefix == self.evals_scipy == self.evals_ours
+
+    @property
+    def same_termination(self):
+        return self.status[0] == self.status[1] and self.message[0] == self.message[1]
+
+
+def record(fun):
+    """Wrap fun; the wrapper's ``points`` list gets a copy of every x."""
+    def wrapped(x, *args):
+        wrapped.points.append(np.array(x, copy=True))
+        return fun(x, *args)
+    wrapped.points = []
+    return wrapped
+
+
+def run_pair(problem):
+    """Run both solvers on ``problem``; return (scipy result, ours, their points, times)."""
+    fs, fo = record(problem.fun), record(problem.fun)
+    opts = dict(problem.options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        rs = scipy_minimize(fs, problem.x0, jac=problem.jac, bounds=problem.bounds,
+                            method="L-BFGS-B", options=opts)
+        t1 = time.perf_counter()
+        ro = lbfgsb_py.minimize(fo, problem.x0, jac=problem.jac, bounds=problem.bounds,
+                                trace="iteration", **opts)
+        t2 = time.perf_counter()
+    return rs, ro, fs.points, fo.points, (t1 - t0, t2 - t1)
+
+
+def rel_gap(p, q):
+    """Largest componentwise |p - q| / max(1, |p|)."""
+    return float(np.max(np.abs(p - q) / np.maximum(1.0, np.abs(p))))
+
+
+def common_prefix(a, b):
+    k = 0
+    for p, q in zip(a, b):
+        if p.shape != q.shape or rel_gap(p, q) > RTOL:
+            break
+        k += 1
+    return k
+
+
+def compare(problem):
+    """Compare the two solvers on one problem; return a :class:`Comparison`."""
+    rs, ro, ps, po, secs = run_pair(problem)
+    k = common_prefix(ps, po)
+    lo, hi = problem.bounds_arrays()
+    violation = max((float(np.max(np.maximum(lo - p, 0) + np.maximum(p - hi, 0))) for p in po),
+                    default=0.0)
+    verdict, detail, events = classify(ps, po, k, ro)
+    return Comparison(
+        name=problem.name, n=problem.n, evals_scipy=len(ps), evals_ours=len(po), prefix=k,
+        nit=(rs.nit, ro.nit), status=(rs.status, ro.status), message=(rs.message, ro.message),
+        f_gap=_f_gap(rs.fun, ro.fun), bound_violation=violation,
+        hess_inv_gap=_hess_inv_gap(rs, ro, problem.n), verdict=verdict, detail=detail,
+        seconds=secs, events=events)
+
+
+def _f_gap(a, b):
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return 0.0 if (np.isnan(a) and np.isnan(b)) or a == b else float("inf")
+    return abs(a - b) / max(1.0, abs(a))
+
+
+def _hess_inv_gap(rs, ro, n):
+    if ro.hess_inv is None or rs.hess_inv is None:
+        return 0.0
+    v = np.linspace(1.0, 2.0, n)
+    hs = rs.hess_inv.matvec(v)
+    return float(np.linalg.norm(ro.hess_inv.matvec(v) - hs) / max(np.linalg.norm(hs), 1e-300))
+
+
+def classify(ps, po, k, ours):
+    """Say why the sequences separate at evaluation k (if they do).
+
+    ``"agree"``: identical sequences.  ``"round-off"``: the points before the
+    divergence already differed in the last bits (differences that grew from
+    rounding: different summation order, SciPy's OpenBLAS vs our loops), or
+    they were bitwise equal and the jump is small (< 1e-4: one step's rounding
+    amplified by ill-conditioning), or one run stopped where the other went on.
+    ``"logic?"``: bitwise-identical points, then a large jump — a candidate
+    logic difference, reported with our trace events of that iteration.
+    """
+    if k == len(ps) == len(po):
+        return "agree", "", []
+    if k == min(len(ps), len(po)):
+        return "round-off", f"one run stopped after {k} evaluations, the other continued", []
+    before = [rel_gap(ps[j], po[j]) for j in range(max(0, k - 5), k)]
+    jump = rel_gap(ps[k], po[k])
+    it = _iteration_of_evaluation(ours.trace, k)
+    events = [_event_line(e) for e in ours.trace.at_iteration(it + 1)][:40]
+    detail = (f"diverge at evaluation {k + 1} (iteration {it + 1}); gap over the 5 evaluations "
+              f"before: {max(before, default=0):.1e}, at divergence: {jump:.1e}")
+    if max(before, default=0.0) > 0.0 or jump < LOGIC_JUMP:
+        return "round-off", detail, events
+    return "logic?", detail, events
+
+
+def _iteration_of_evaluation(trace, k):
+    """Iteration during which our (k+1)-th evaluation happened."""
+    it = 0
+    for e in trace.of_kind("line_search_trial", "line_search_start"):
+        if e.nfev <= k + 1:
+            it = e.iteration
+    return it
+
+
+def _event_line(e):
+    d = e.to_dict()
+    keep = {k: v for k, v in d.items() if k not in ("kind", "iteration", "x", "d")}
+    return f"{e.kind} " + " ".join(f"{k}={_short(v)}" for k, v in keep.items())
+
+
+def _short(v):
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
