@@ -56,6 +56,9 @@ class Engine:
         self.variant_code = subspace.VARIANTS[variant]
         self.tracer = tracer if tracer is not None else ev.Tracer(level="off", memory=False)
         self.callback = callback
+        #: Set to keep a copy of each Cauchy point in ``xcp`` (for stepping).
+        self.keep_cauchy_point = False
+        self.xcp = None
         self._alloc(n, maxcor)
         self.task, self.msg = Task.START, Msg.NONE
         self.nit = self.nfev = 0
@@ -202,6 +205,8 @@ class Engine:
             self.iorder, self.p, self.c, self.wbp, self.v, self.segments)
         if info != 0:
             return info
+        if self.keep_cauchy_point:
+            self.xcp = self.z.copy()
         self.nseg = nseg
         self.nintol += nseg
         nfree_old = self.nfree
