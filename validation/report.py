@@ -33,8 +33,8 @@ def _header(results):
         f"- full evaluation-sequence agreement (every point passed to `fun` equal to "
         f"rtol 1e-8): **{full} / {n}**",
         f"- same termination (status and message): **{same} / {n}**",
-        f"- problems whose divergence is not explained by round-off: {len(not_roundoff)}; "
-        f"of these in full agreement: **{full_nr} / {len(not_roundoff)}**, "
+        f"- problems not dominated by round-off (all but those marked `round-off`): "
+        f"{len(not_roundoff)}; of these in full agreement: **{full_nr} / {len(not_roundoff)}**, "
         f"same termination **{same_nr} / {len(not_roundoff)}**",
         f"- candidate logic differences: {', '.join(logic) if logic else 'none'}",
         f"- largest bound violation of any point we evaluated: "

@@ -1,0 +1,26 @@
+"""A quick subset of the validation run (the full run is `python -m validation`)."""
+import pytest
+
+from validation import problems
+from validation.compare import compare
+
+QUICK = ["mgh01_rosenbrock_bounded", "mgh05_beale", "mgh07_helical_valley_bounded",
+         "mgh14_wood", "mgh26_trigonometric_bounded", "mgh35_chebyquad_bounded",
+         "quad_cond1e2_n25", "lsq_nonneg_m20_n10", "logistic_n10_bounded",
+         "seed_badly_scaled", "seed_overflow", "seed_wrong_gradient"]
+
+
+@pytest.mark.parametrize("name", QUICK)
+def test_full_agreement_with_scipy(name):
+    c = compare(problems.get(name))
+    assert c.verdict == "agree", c.detail
+    assert c.same_termination
+    assert c.bound_violation == 0.0
+
+
+def test_report_is_written(tmp_path):
+    from validation.report import write_report
+    path = tmp_path / "REPORT.md"
+    write_report([compare(problems.get("mgh05_beale"))], path)
+    text = path.read_text()
+    assert "full evaluation-sequence agreement" in text and "| mgh05_beale | 2 |" in text
