@@ -55,7 +55,9 @@ def max_step(x, d, l, u, nbd, cnstnd, iteration):
 def initial_step(iteration, boxed, dnorm, stpmx):
     """First trial: min(1/||d||, stpmax) at iteration 0 unless boxed, else 1."""
     if iteration == 0 and not boxed:
-        return min(1.0 / dnorm, stpmx)
+        # C semantics: 1/0 = inf, and fmin ignores a NaN.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fmin(np.divide(1.0, np.float64(dnorm)), stpmx)
     return 1.0
 
 

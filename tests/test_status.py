@@ -79,3 +79,25 @@ def test_scipy_custom_method():
     assert res.message == ref.message and res.nit == ref.nit
     np.testing.assert_allclose(res.x, ref.x, rtol=1e-9)
     assert len(res.trace) > 0
+
+
+NONFINITE = {
+    "nan_f_nan_g": (lambda x: np.nan, lambda x: np.array([np.nan, 1.0])),
+    "nan_f_good_g": (lambda x: np.nan, lambda x: x - 3.0),
+    "inf_f": (lambda x: np.inf, lambda x: np.ones(2)),
+    "nan_beyond_region": (lambda x: x @ x if np.all(np.abs(x) < 1.5) else np.nan,
+                          lambda x: 2 * x if np.all(np.abs(x) < 1.5) else np.full(2, np.nan)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NONFINITE))
+def test_nonfinite_values_handled_as_scipy(name):
+    fun, jac = NONFINITE[name]
+    x0 = np.array([1.0, -1.2])
+    options = {"maxfun": 50} if name == "inf_f" else {}
+    ref = scipy_minimize(fun, x0, jac=jac, method="L-BFGS-B", options=options)
+    ours = lbfgsb_py.minimize(fun, x0, jac=jac, **options)
+    assert (ours.status, ours.message, ours.nfev, ours.nit) == \
+        (ref.status, ref.message, ref.nfev, ref.nit)
+    np.testing.assert_array_equal(ours.x, ref.x)
+    assert ours.trace.of_kind("termination")[0].message == ref.message
