@@ -46,6 +46,13 @@ def encode(lower, upper):
     return nbd, l, u
 
 
+def decode(nbd, l, u):
+    """Inverse of :func:`encode`: lower/upper arrays with -inf/+inf for no bound."""
+    lower = np.where((nbd == 1) | (nbd == 2), l, -np.inf)
+    upper = np.where((nbd == 2) | (nbd == 3), u, np.inf)
+    return lower, upper
+
+
 @jit
 def initial_status(l, u, nbd, iwhere):
     """Set ``iwhere`` before the first iteration; return (cnstnd, boxed).

@@ -108,27 +108,21 @@ class Engine:
         self.tracer.emit(cls(iteration=self.iter, nfev=self.nfev, **fields))
 
     # ------------------------------------------------------------------ the run
-    def _run(self):
+    def _run(self, resume=False):
+        """The algorithm; ``resume`` re-enters a line search restored from a checkpoint."""
         tr = self.tracer
-        if tr.on:
-            self._emit(ev.RunStart, n=self.n, m=self.m, n_bounded=int(np.count_nonzero(self.nbd)),
-                       n_fixed=int(np.count_nonzero(self.iwhere == 3)),
-                       n_projected=self.n_projected, ftol=self.ftol, gtol=self.gtol,
-                       maxls=self.maxls, variant=self.variant, level=tr.level)
-        self.f, g = yield self.x
-        self.g[:] = g
-        self.nfgv = 1
-        self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
-        if tr.on:
-            self._emit_initial_point()
-        if self._test_projg():
-            return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
+        if not resume:
+            converged = yield from self._initial_point()
+            if converged:
+                return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
         while True:
-            if tr.on:
-                self._emit(ev.IterationStart, f=self.f, projg=self.sbgnrm,
-                           col=self.memory.col, theta=self.memory.theta)
-            self._search_direction()
-            accepted = yield from self._line_search()
+            if not resume:
+                if tr.on:
+                    self._emit(ev.IterationStart, f=self.f, projg=self.sbgnrm,
+                               col=self.memory.col, theta=self.memory.theta)
+                self._search_direction()
+            accepted = yield from self._line_search(resume)
+            resume = False
             if not accepted:
                 self.x[:] = self.ls.t
                 self.g[:] = self.ls.r
@@ -152,6 +146,22 @@ class Engine:
             if self._test_ftol():
                 return self._finish(Task.CONVERGENCE, Msg.CONV_F)
             self._update_memory()
+
+    def _initial_point(self):
+        """Generator: evaluate x0; return True if it already satisfies the gtol test."""
+        tr = self.tracer
+        if tr.on:
+            self._emit(ev.RunStart, n=self.n, m=self.m, n_bounded=int(np.count_nonzero(self.nbd)),
+                       n_fixed=int(np.count_nonzero(self.iwhere == 3)),
+                       n_projected=self.n_projected, ftol=self.ftol, gtol=self.gtol,
+                       maxls=self.maxls, variant=self.variant, level=tr.level)
+        self.f, g = yield self.x
+        self.g[:] = g
+        self.nfgv = 1
+        self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
+        if tr.on:
+            self._emit_initial_point()
+        return self._test_projg()
 
     def _emit_initial_point(self):
         lo = (self.nbd == 1) | (self.nbd == 2)
@@ -267,11 +277,19 @@ class Engine:
         self.memory.reset()
 
     # ------------------------------------------------------------------ step 3
-    def _line_search(self):
-        """Generator: run one line search; return True if a step was accepted."""
+    def _line_search(self, resume=False):
+        """Generator: run one line search; return True if a step was accepted.
+
+        With ``resume`` the search was restored mid-way: first get f and g at the
+        pending trial point, then carry on.
+        """
         ls, tr = self.ls, self.tracer
-        ls.begin(self.x, self.f, self.g, self.d, self.l, self.u, self.nbd, self.cnstnd,
-                 self.boxed, self.iter)
+        if resume:
+            self.f, g = yield self.x
+            self.g[:] = g
+        else:
+            ls.begin(self.x, self.f, self.g, self.d, self.l, self.u, self.nbd, self.cnstnd,
+                     self.boxed, self.iter)
         while True:
             stp_tried, trial = ls.stp, ls.ifun
             more = ls.test(self.f, self.g, self.d)

@@ -8,6 +8,8 @@ in ask/tell form: :meth:`ask` gives the point where f and g are needed and
 """
 import numpy as np
 
+from . import bounds as bd
+from . import checkpoint
 from .api import check_options, check_x0, parse_bounds, result_from
 from .driver import Engine
 from .objective import Objective
@@ -110,6 +112,33 @@ class Solver:
             S=mem.ws[order].T.copy(), Y=mem.wy[order].T.copy(), theta=mem.theta,
             pending=None if e.done else e.pending.copy(), done=e.done,
             message=getattr(e, "message", None))
+
+    # -------------------------------------------------------------- checkpoints
+    def save_checkpoint(self, path):
+        """Save the exact state (see :mod:`lbfgsb_py.checkpoint`) to ``path``."""
+        checkpoint.save(path, self.engine, self.objective)
+
+    @classmethod
+    def resume(cls, path, fun=None, args=(), jac=None, *, eps=1e-08,
+               finite_diff_rel_step=None, trace="iteration"):
+        """Continue a run saved with :meth:`save_checkpoint`, bit for bit.
+
+        Pass the same ``fun``/``jac``/``args``/``eps`` as the original run
+        (``fun=None`` for ask/tell).  Trace events continue from where the
+        checkpoint was taken.
+        """
+        meta, arrays = checkpoint.load(path)
+        self = cls.__new__(cls)
+        self.tracer = make_tracer(trace)
+        self.tracer.open()
+        self.engine = checkpoint.restore_engine(meta, arrays, self.tracer)
+        self.engine.keep_cauchy_point = True
+        lower, upper = bd.decode(self.engine.nbd, self.engine.l, self.engine.u)
+        self.objective = None if fun is None else Objective(
+            fun, self.engine.n, args, jac, eps, finite_diff_rel_step, lower, upper)
+        if self.objective is not None:
+            checkpoint.restore_objective(arrays, self.objective)
+        return self
 
     def _need_fun(self):
         if self.objective is None:
