@@ -1,0 +1,742 @@
+"""``explain``: why did L-BFGS-B stop where it stopped?
+
+:func:`explain` reads the events of a run (a :class:`~lbfgsb_py.api.Result`, a
+:class:`~lbfgsb_py.trace.Trace` or a JSON Lines trace file) and names the
+likely causes, most likely first, each with the numbers that show it and short
+advice.  The codes are the keys of :data:`CAUSES`.  Given the objective
+(``fun=``, same calling convention as :func:`~lbfgsb_py.minimize`) it also
+probes f itself: the gradient against central differences, whether f changes
+at all for a finite-difference step ``eps``, the curvature of each variable.
+
+How the decision is made is documented in ``docs/explain.md``.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import trace as ev
+from .api import parse_bounds
+from .objective import as_scalar
+
+#: Cause code -> one-line meaning.  The order is the priority order used when
+#: several causes are found.
+CAUSES = {
+    "nonfinite": "f or the gradient became inf or NaN (overflow, log of <= 0, 0/0, ...)",
+    "wrong_gradient": "the gradient does not match f: f did not change as g'd predicted",
+    "zero_projected_gradient": "the projected gradient was exactly zero at the start: "
+                               "no variable could move",
+    "fd_step_too_small": "the finite-difference step eps is below the resolution of f, "
+                         "so the numerical gradient is zero",
+    "line_search_exhausted": "the last line search ran out of trials (maxls) or dcsrch "
+                             "gave up with a warning",
+    "stalled": "stopped before the projected gradient reached gtol (ftol test, "
+               "iteration/evaluation limit or callback)",
+    "bad_scaling": "variables or curvatures differ by orders of magnitude",
+    "optimal_at_bounds": "converged, with some variables held at their bounds",
+    "converged": "converged: nothing wrong",
+}
+
+_OUTCOMES = ("optimal_at_bounds", "converged")
+EPS = float(np.finfo(np.float64).eps)
+_LIST_MAX = 20          # longest index / trial list kept in the evidence
+_STALL_RATIO = 1e3      # ftol stop with projg above this many gtol is a stall
+_THETA_RATIO = 1e4      # spread of theta = y'y/s'y that suggests bad scaling
+_CURVATURE_RATIO = 1e2  # spread of diagonal curvatures that suggests bad scaling
+_LONG_STEP = 1e2        # accepted step length after iteration 1 that suggests it
+
+_ADVICE = {
+    "nonfinite": [
+        "make f and g finite over the whole box: clip arguments of exp/pow, use "
+        "np.logaddexp, log1p, expm1",
+        "add bounds that keep x where f is defined (L-BFGS-B never leaves the box)",
+    ],
+    "wrong_gradient": [
+        "compare jac with finite differences: explain(result, fun, jac=jac) or "
+        "scipy.optimize.check_grad",
+        "look for a sign error, a missing factor or a swapped index in the worst components",
+        "if f is not smooth (abs, max, round, branches) no gradient describes it near x",
+    ],
+    "zero_projected_gradient": [
+        "check that f depends on x: print f(x0 + h e_i) - f(x0) for a few i and h",
+        "variables at a bound with the gradient pushing outward cannot move: check "
+        "the bounds and x0",
+    ],
+    "fd_step_too_small": [
+        "or rescale x so that a step of eps changes f, or give an analytic gradient",
+        "rounding / quantization inside f (round, int casts, lookup tables) makes it "
+        "piecewise constant: smooth it for gradient-based optimization",
+    ],
+    "line_search_exhausted": [
+        "usually a symptom: check wrong_gradient, nonfinite and bad_scaling first",
+        "raise maxls (default 20) if the trials were still making progress",
+        "if f is noisy at the scale of the last steps, loosen ftol/gtol or smooth f",
+    ],
+    "stalled": [
+        "lower ftol (e.g. 1e-12) or raise maxiter/maxfun, whichever stopped the run",
+        "a stall with a large projected gradient often comes with bad scaling or a noisy f",
+    ],
+    "bad_scaling": [
+        "rescale the variables to typical sizes near 1 (optimize over x / s)",
+        "rescale f so that its typical changes are of order 1",
+    ],
+    "optimal_at_bounds": ["nothing to fix; check that the active bounds are intended"],
+    "converged": ["nothing to fix"],
+}
+
+
+@dataclass
+class Diagnosis:
+    """What :func:`explain` found.
+
+    Attributes:
+        causes: cause codes (keys of :data:`CAUSES`), most likely first.
+        evidence: code -> dict of the numbers, variable indices and
+            iterations that support it.
+        advice: code -> list of short suggestions.
+        summary: one line.
+        checks: results of the probes run with ``fun=`` (also those that
+            found nothing wrong).
+    """
+
+    causes: list
+    evidence: dict
+    advice: dict
+    summary: str
+    checks: dict = field(default_factory=dict)
+
+    @property
+    def primary(self):
+        """The most likely cause (None if there is none)."""
+        return self.causes[0] if self.causes else None
+
+    def __str__(self):
+        lines = [self.summary]
+        for k, code in enumerate(self.causes, 1):
+            lines.append(f"{k}. {code}: {CAUSES[code]}")
+            items = ", ".join(f"{key}={_fmt(v)}" for key, v in self.evidence.get(code, {}).items())
+            if items:
+                lines.append(f"     evidence: {items}")
+            lines.extend(f"     - {tip}" for tip in self.advice.get(code, []))
+        for name, result in self.checks.items():
+            lines.append(f"check {name}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in result.items()))
+        return "\n".join(lines)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# --------------------------------------------------------------------- the run
+@dataclass
+class _Search:
+    """One line search: its start, its trials and its end (any may be missing)."""
+
+    start: object
+    trials: list
+    end: object
+
+
+@dataclass
+class _Finding:
+    evidence: dict
+    severe: bool = True
+
+
+@dataclass
+class _Run:
+    """The events of one run, grouped for the checks."""
+
+    events: list
+    result: object = None
+    begin: object = None
+    initial: object = None
+    end: object = None
+    searches: list = field(default_factory=list)
+
+    @property
+    def gtol(self):
+        return self.begin.gtol if self.begin is not None else 1e-5
+
+
+def _load(obj):
+    """A :class:`_Run` from a Result, a Trace, a list of events or a .jsonl path."""
+    result = None
+    if isinstance(obj, (str, os.PathLike)):
+        events = list(ev.Trace.load(obj))
+    elif isinstance(obj, (ev.Trace, list, tuple)):
+        events = list(obj)
+    elif isinstance(obj, dict) and "x" in obj:
+        result = obj
+        events = list(obj.get("trace") or ())
+    else:
+        raise TypeError(f"explain needs a Result, a Trace or a .jsonl path, "
+                        f"not {type(obj).__name__}")
+    end = _first(reversed(events), "termination")
+    if end is None and result is not None:
+        end = _end_from_result(result)
+    return _Run(events, result, _first(events, "run_start"), _first(events, "initial_point"),
+                end, _group_searches(events))
+
+
+def _first(events, kind):
+    return next((e for e in events if e.kind == kind), None)
+
+
+def _end_from_result(res):
+    """A Termination built from a Result whose trace is empty (trace="off")."""
+    return ev.Termination(iteration=res.get("nit", 0), nfev=res.get("nfev", 0),
+                          status=res.get("status", 2), message=res.get("message", ""),
+                          nit=res.get("nit", 0), f=float(res.get("fun", math.nan)),
+                          f_last_trial=float(res.get("fun", math.nan)), projg=math.nan,
+                          n_skipped=0, n_segments_total=0, n_active=0)
+
+
+def _group_searches(events):
+    searches, current = [], None
+    for e in events:
+        if e.kind == "line_search_start":
+            current = _Search(e, [], None)
+            searches.append(current)
+        elif e.kind == "line_search_trial" and current is not None:
+            current.trials.append(e)
+        elif e.kind == "line_search_end":
+            if current is None:      # "not_descent": no start event was emitted
+                searches.append(_Search(None, [], e))
+            else:
+                current.end = e
+            current = None
+    return searches
+
+
+def _finite(v):
+    return isinstance(v, numbers.Real) and math.isfinite(v)
+
+
+def _converged_cleanly(run):
+    end = run.end
+    return (end is not None and end.status == 0 and _finite(end.f)
+            and not _projg_ratio(run) >= _STALL_RATIO)
+
+
+def _projg_ratio(run):
+    end = run.end
+    return end.projg / run.gtol if end is not None and run.gtol > 0 else math.nan
+
+
+# ------------------------------------------------------------ trace-only checks
+_VALUE_FIELDS = ("f", "f0", "gd", "projg", "f_last_trial")
+
+
+def _nonfinite_fields(event):
+    return [(name, getattr(event, name)) for name in _VALUE_FIELDS
+            if isinstance(getattr(event, name, None), numbers.Real)
+            and not math.isfinite(getattr(event, name))]
+
+
+def _check_nonfinite(run):
+    hits = [(e, name, v) for e in run.events for name, v in _nonfinite_fields(e)]
+    if not hits:
+        return None
+    e, name, value = hits[0]
+    trials = [t for s in run.searches for t in s.trials if _nonfinite_fields(t)]
+    evidence = dict(event=e.kind, iteration=e.iteration, field=name, value=float(value),
+                    nfev=e.nfev, n_nonfinite_trials=len(trials),
+                    trials=[(t.iteration, t.trial, t.stp, t.f, t.gd) for t in trials[:5]])
+    if e.kind == "line_search_trial":
+        evidence.update(trial=e.trial, stp=e.stp)
+    last = run.searches[-1].trials if run.searches else []
+    severe = not _converged_cleanly(run) or any(_nonfinite_fields(t) for t in last)
+    return _Finding(evidence, severe)
+
+
+def _suspicious_search(search):
+    """Evidence that this line search contradicts its g'd, or None.
+
+    The pattern: g'd < 0 promised a decrease, yet every trial large enough to
+    be above rounding found f > f(0), the step shrank by orders of magnitude,
+    and the curvature implied by (f - f0 - g'd stp) / stp^2 grows as stp
+    shrinks (for a correct gradient it stays bounded).
+    """
+    s = search.start
+    if s is None or not (_finite(s.gd) and s.gd < 0 and _finite(s.f0)):
+        return None
+    trials = [t for t in search.trials if _finite(t.f) and _finite(t.gd) and t.stp > 0]
+    floor = 100 * EPS * max(abs(s.f0), 1.0)
+    reliable = sorted((t for t in trials if -s.gd * t.stp >= floor), key=lambda t: t.stp)
+    if len(trials) < 3 or len(reliable) < 2 or any(t.f <= s.f0 for t in reliable):
+        return None
+    steps = [t.stp for t in trials]
+    small, large = reliable[0], reliable[-1]
+
+    def implied(t):
+        return (t.f - s.f0 - s.gd * t.stp) / t.stp ** 2
+    if max(steps) < 1e3 * min(steps) or not implied(small) >= 10 * implied(large):
+        return None
+    return dict(iteration=s.iteration, f0=s.f0, gd=s.gd, n_trials=len(search.trials),
+                stp_max=max(steps), stp_min=min(steps),
+                orders=round(math.log10(max(steps) / min(steps)), 1),
+                at_step=small.stp, measured_slope=(small.f - s.f0) / small.stp,
+                trials=[(t.stp, t.f) for t in search.trials[:_LIST_MAX]])
+
+
+def _check_wrong_gradient(run):
+    found = [e for e in map(_suspicious_search, run.searches) if e is not None]
+    if not found:
+        return None
+    evidence = dict(found[-1])
+    evidence["iterations"] = [e["iteration"] for e in found][:_LIST_MAX]
+    evidence["gradient"] = _gradient_source(run)
+    return _Finding(evidence)
+
+
+def _gradient_source(run):
+    """How g was computed: finite differences if the first point cost several evaluations."""
+    if run.initial is None:
+        return "unknown"
+    return "finite differences" if run.initial.nfev > 1 else "analytic"
+
+
+def _check_zero_projg(run):
+    ip, end = run.initial, run.end
+    at_start = ip is not None and ip.projg == 0.0
+    stopped_at_0 = (end is not None and end.nit == 0 and end.status == 0
+                    and not run.searches and "PGTOL" in end.message)
+    if not (at_start or stopped_at_0):
+        return None
+    evidence = dict(projg=ip.projg if ip else end.projg, gtol=run.gtol, nit=end.nit if end else 0)
+    if run.begin is not None:
+        evidence.update(n_solver=run.begin.n, n_fixed_in_solver=run.begin.n_fixed)
+    if ip is not None:
+        evidence.update(f=ip.f, n_at_bound=ip.n_at_bound, n_zero_gradient=ip.n_zero_gradient,
+                        n_blocked=ip.n_blocked, gradient=_gradient_source(run))
+    return _Finding(evidence)
+
+
+_FAILED = ("maxls", "warning", "not_descent")
+
+
+def _check_line_search(run):
+    failed = [s for s in run.searches if s.end is not None and s.end.outcome in _FAILED]
+    abnormal = run.end is not None and run.end.message.startswith("ABNORMAL")
+    if abnormal and not run.searches:   # no events recorded (trace="off")
+        return _Finding(dict(message=run.end.message, nit=run.end.nit, recorded=False))
+    if not failed or not (abnormal or run.searches[-1] is failed[-1]):
+        return None
+    last = failed[-1]
+    evidence = dict(iteration=last.end.iteration, outcome=last.end.outcome,
+                    message=last.end.message, n_trials=last.end.n_trials,
+                    maxls=run.begin.maxls if run.begin else None, n_failed=len(failed),
+                    failures=[(s.end.iteration, s.end.outcome, s.end.message)
+                              for s in failed[-_LIST_MAX:]],
+                    bracket=[(t.stp, t.f, t.gd, t.stx, t.sty) for t in last.trials[:50]])
+    return _Finding(evidence, severe=not _converged_cleanly(run))
+
+
+def _check_stalled(run):
+    end = run.end
+    if end is None:
+        return None
+    by_ftol = "RELATIVE REDUCTION" in end.message and _projg_ratio(run) >= _STALL_RATIO
+    if not (by_ftol or end.status not in (0, 2)):
+        return None
+    evidence = dict(message=end.message, nit=end.nit, projg=end.projg, gtol=run.gtol,
+                    projg_over_gtol=_projg_ratio(run),
+                    reason="ftol" if by_ftol else "limit or callback")
+    if run.begin is not None:
+        evidence["ftol"] = run.begin.ftol
+    if run.initial is not None:
+        evidence["initial_projg"] = run.initial.projg
+    return _Finding(evidence)
+
+
+def _check_bad_scaling(run):
+    thetas = [e.theta for e in run.events
+              if e.kind == "bfgs_update" and e.applied and _finite(e.theta) and e.theta > 0]
+    long_steps = [(e.iteration, e.stepl) for e in run.events
+                  if e.kind == "iteration_end" and e.iteration >= 2 and e.stepl >= _LONG_STEP]
+    evidence = {}
+    if thetas and max(thetas) >= _THETA_RATIO * min(thetas):
+        evidence.update(theta_min=min(thetas), theta_max=max(thetas),
+                        theta_ratio=max(thetas) / min(thetas))
+    if long_steps:
+        evidence["long_steps"] = long_steps[:_LIST_MAX]
+    return _Finding(evidence, severe=False) if evidence else None
+
+
+def _check_outcome(run):
+    end = run.end
+    if end is None or end.status != 0:
+        return None
+    code = "optimal_at_bounds" if end.n_active > 0 else "converged"
+    return code, _Finding(dict(message=end.message, nit=end.nit, f=end.f, projg=end.projg,
+                               gtol=run.gtol, n_active=end.n_active), severe=False)
+
+
+_TRACE_CHECKS = (("nonfinite", _check_nonfinite), ("wrong_gradient", _check_wrong_gradient),
+                 ("zero_projected_gradient", _check_zero_projg),
+                 ("line_search_exhausted", _check_line_search), ("stalled", _check_stalled),
+                 ("bad_scaling", _check_bad_scaling))
+
+
+def _trace_findings(run):
+    findings = {}
+    for code, check in _TRACE_CHECKS:
+        found = check(run)
+        if found is not None:
+            findings[code] = found
+    outcome = _check_outcome(run)
+    if outcome is not None:
+        findings[outcome[0]] = outcome[1]
+    return findings
+
+
+def _add(findings, code, evidence, severe=True):
+    """Record (or extend) a finding."""
+    if code in findings:
+        findings[code].evidence.update(evidence)
+        findings[code].severe = findings[code].severe or severe
+    else:
+        findings[code] = _Finding(dict(evidence), severe)
+
+
+# ------------------------------------------------------------ probes with fun=
+class _Probe:
+    """The user's objective (and analytic gradient, if any), evaluated quietly."""
+
+    def __init__(self, fun, jac, args):
+        self.fun, self.jac, self.args = fun, jac, tuple(args)
+        self.analytic = callable(jac) or jac is True
+
+    def f(self, x):
+        """f(x); NaN when f fails there (probes may step just outside the box)."""
+        try:
+            with np.errstate(all="ignore"):
+                out = self.fun(np.array(x, dtype=np.float64), *self.args)
+        except (ArithmeticError, ValueError):
+            return math.nan
+        return as_scalar(out[0] if self.jac is True else out)
+
+    def grad(self, x):
+        with np.errstate(all="ignore"):
+            if callable(self.jac):
+                g = self.jac(np.array(x, dtype=np.float64), *self.args)
+            else:
+                g = self.fun(np.array(x, dtype=np.float64), *self.args)[1]
+        return np.asarray(g, dtype=np.float64).reshape(-1)
+
+
+@dataclass
+class _Point:
+    """Where to probe: x, the box, and which variables the solver saw (fixed
+    variables are removed by ``minimize`` when the gradient is not a callable)."""
+
+    x: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    solver_vars: object
+
+
+def _last_full_search(run):
+    return next((s for s in reversed(run.searches) if s.start is not None and s.start.x), None)
+
+
+def _point(run, bounds):
+    if run.result is not None:
+        x = np.array(run.result["x"], dtype=np.float64)
+    else:
+        search = _last_full_search(run)
+        if search is None:
+            return None
+        x = np.array(search.start.x, dtype=np.float64)
+    lower, upper = parse_bounds(bounds, x.size)
+    return _Point(x, lower, upper, _solver_variables(run, x, lower == upper))
+
+
+def _solver_variables(run, x, fixed):
+    n_solver = run.begin.n if run.begin is not None else x.size
+    if run.begin is None and run.result is not None and "last_search" in run.result:
+        n_solver = np.size(run.result["last_search"]["x"])
+    if n_solver == x.size:
+        return np.ones(x.size, dtype=bool)
+    if np.count_nonzero(~fixed) != n_solver and run.result is not None:
+        fixed = np.isnan(np.asarray(run.result["jac"], dtype=np.float64))
+    return ~fixed if np.count_nonzero(~fixed) == n_solver else None
+
+
+def _embed(point, v, fill):
+    """A solver-space vector as a full-space one (None if that is impossible)."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.size == point.x.size:
+        return v
+    if point.solver_vars is None or np.count_nonzero(point.solver_vars) != v.size:
+        return None
+    out = np.array(point.x) if fill is None else np.full(point.x.size, fill)
+    out[point.solver_vars] = v
+    return out
+
+
+def _last_search(run, point):
+    """(x, d, gd) of the last line search in full space, or None."""
+    if run.result is not None and "last_search" in run.result:
+        ls = run.result["last_search"]
+        x, d, gd = ls["x"], ls["d"], ls["gd"]
+    else:
+        s = _last_full_search(run)
+        if s is None:
+            return None
+        x, d, gd = s.start.x, s.start.d, s.start.gd
+    x, d = _embed(point, x, None), _embed(point, d, 0.0)
+    if x is None or d is None or not np.any(d) or not (_finite(gd) and gd != 0):
+        return None
+    return x, d, float(gd)
+
+
+def _central(probe, x, v, t):
+    """Central-difference slope of f along v at x, and an estimate of its error."""
+    s1 = (probe.f(x + t * v) - probe.f(x - t * v)) / (2 * t)
+    s2 = (probe.f(x + 2 * t * v) - probe.f(x - 2 * t * v)) / (4 * t)
+    return s1, abs(s2 - s1)
+
+
+def _mismatch(analytic, numeric, err, f0, t, rtol):
+    """True when a derivative disagrees with its difference quotient beyond noise."""
+    if not (_finite(numeric) and _finite(err)):
+        return False
+    noise = 100 * EPS * max(1.0, abs(f0)) / t + 10 * err
+    return bool(not abs(analytic - numeric) <= rtol * max(abs(analytic), abs(numeric)) + noise)
+
+
+def _probe_direction(probe, search, analytic):
+    x, d, gd = search
+    t = 1e-6 * max(1.0, float(np.max(np.abs(x)))) / float(np.max(np.abs(d)))
+    slope, err = _central(probe, x, d, t)
+    rtol = 1e-3 if analytic else 1e-1
+    return dict(search_gd=gd, search_fd_slope=slope, search_step=t,
+                search_rel_error=abs(slope - gd) / max(abs(slope), abs(gd)),
+                agree=not _mismatch(gd, slope, err, probe.f(x), t, rtol))
+
+
+def _unit(n, i):
+    e = np.zeros(n)
+    e[i] = 1.0
+    return e
+
+
+def _sample(indices, limit):
+    """At most ``limit`` indices, evenly spread."""
+    indices = np.asarray(indices)
+    if indices.size <= limit:
+        return indices
+    return np.unique(indices[np.linspace(0, indices.size - 1, limit).round().astype(int)])
+
+
+def _probe_coordinates(probe, point, limit=100):
+    x = point.x
+    g, f0 = probe.grad(x), probe.f(x)
+    rows = []
+    for i in _sample(np.arange(x.size), limit):
+        t = 1e-6 * max(1.0, abs(x[i]))
+        num, err = _central(probe, x, _unit(x.size, i), t)
+        rows.append((int(i), float(g[i]), num, _mismatch(g[i], num, err, f0, t, 1e-3)))
+    bad = sorted((r for r in rows if r[3]),
+                 key=lambda r: -abs(r[1] - r[2]) / max(abs(r[1]), abs(r[2]), 1e-300))
+    return dict(n_checked=len(rows), n_mismatch=len(bad),
+                worst=[(i, a, num) for i, a, num, _ in bad[:5]])
+
+
+def _step_inside(point, i, h):
+    """x moved by +h (or -h) along variable i, staying in the box; None if neither fits."""
+    for s in (h, -h):
+        if point.lower[i] <= point.x[i] + s <= point.upper[i]:
+            y = np.array(point.x)
+            y[i] += s
+            return y
+    return None
+
+
+def _fraction_changed(probe, point, f0, idx, h):
+    moved = [y for y in (_step_inside(point, i, h) for i in idx) if y is not None]
+    if not moved:
+        return math.nan
+    return sum(probe.f(y) != f0 for y in moved) / len(moved)
+
+
+def _probe_fd_step(probe, point, eps, limit=20):
+    """Does f change at all when one variable moves by eps?  By which power of 10?"""
+    idx = _sample(np.flatnonzero(point.lower < point.upper), limit)
+    f0 = probe.f(point.x)
+    steps = [eps] + [10.0 ** k for k in range(math.floor(math.log10(eps)) + 1, 4)]
+    table = []
+    for h in steps:
+        table.append((h, _fraction_changed(probe, point, f0, idx, h)))
+        if table[-1][1] > 0.5:
+            break
+    suggested = next((h for h, frac in table[1:] if frac > 0.5), None)
+    return dict(eps=eps, changed_at_eps=table[0][1], fraction_changed=table,
+                suggested_eps=suggested, tested=[int(i) for i in idx])
+
+
+def _probe_curvature(probe, point, limit=100):
+    """Spread of the diagonal curvatures d2f/dx_i2 (second differences) at x."""
+    x, f0 = point.x, probe.f(point.x)
+    curv = []
+    for i in _sample(np.flatnonzero(point.lower < point.upper), limit):
+        h = 1e-4 * max(1.0, abs(x[i]))
+        e = _unit(x.size, i) * h
+        c = (probe.f(x + e) - 2 * f0 + probe.f(x - e)) / h ** 2
+        if _finite(c) and c > 400 * EPS * max(1.0, abs(f0)) / h ** 2:
+            curv.append((int(i), float(c)))
+    if len(curv) < 2:
+        return None
+    low, high = min(curv, key=lambda r: r[1]), max(curv, key=lambda r: r[1])
+    return dict(curvature_ratio=high[1] / low[1], stiffest=high, flattest=low,
+                n_curvatures=len(curv))
+
+
+def _gradient_probes(run, probe, point, findings, checks):
+    search = _last_search(run, point)
+    if search is not None:
+        checks["direction"] = found = _probe_direction(probe, search, probe.analytic)
+        if not found["agree"] and (probe.analytic or not _converged_cleanly(run)):
+            source = "analytic" if probe.analytic else "finite differences"
+            _add(findings, "wrong_gradient", dict(found, gradient=source))
+    if probe.analytic:
+        checks["coordinates"] = found = _probe_coordinates(probe, point)
+        if found["n_mismatch"]:
+            _add(findings, "wrong_gradient", found)
+
+
+def _shape_probes(probe, point, findings, checks, eps):
+    if "zero_projected_gradient" in findings and not probe.analytic:
+        checks["fd_step"] = found = _probe_fd_step(probe, point, eps)
+        if found["suggested_eps"] is not None and not found["changed_at_eps"] > 0.5:
+            _add(findings, "fd_step_too_small", found)
+        return
+    found = _probe_curvature(probe, point)
+    if found is not None:
+        checks["curvature"] = found
+        if found["curvature_ratio"] >= _CURVATURE_RATIO:
+            _add(findings, "bad_scaling", found, severe=False)
+
+
+def _indices(mask):
+    return [int(i) for i in np.flatnonzero(mask)[:_LIST_MAX]]
+
+
+def _bounds_evidence(run, probe, point, findings, checks):
+    """Variables on a bound, and those whose gradient pushes them outward."""
+    jac = run.result.get("jac") if run.result is not None else None
+    if jac is not None and np.size(jac) == point.x.size:
+        g = np.asarray(jac, dtype=np.float64)
+    elif probe is not None and probe.analytic:
+        g = probe.grad(point.x)
+    else:
+        return
+    fixed = point.lower == point.upper
+    at_l, at_u = (point.x <= point.lower) & ~fixed, (point.x >= point.upper) & ~fixed
+    out_l, out_u = at_l & (g > 0), at_u & (g < 0)
+    found = dict(n_variables=point.x.size, n_fixed=int(fixed.sum()), n_at_lower=int(at_l.sum()),
+                 n_at_upper=int(at_u.sum()), n_pushing_out=int(out_l.sum() + out_u.sum()),
+                 pushing_out_at_lower=_indices(out_l), pushing_out_at_upper=_indices(out_u))
+    target = next((c for c in ("zero_projected_gradient", "optimal_at_bounds") if c in findings),
+                  None)
+    if target is None:
+        checks["bounds"] = found
+    else:
+        findings[target].evidence.update(found)
+
+
+# ------------------------------------------------------------------- the verdict
+def _rank(findings):
+    """Severe problems first, then the outcome (only if nothing severe), then notes.
+
+    A finite-difference gradient found wrong together with bad scaling is
+    blamed on the scaling: the absolute step eps suits no variable then.
+    """
+    order = list(CAUSES)
+    wrong = findings.get("wrong_gradient")
+    if (wrong is not None and "bad_scaling" in findings
+            and wrong.evidence.get("gradient") == "finite differences"):
+        findings["bad_scaling"].severe = True
+        order.remove("bad_scaling")
+        order.insert(order.index("wrong_gradient"), "bad_scaling")
+    problems = [c for c in order if c in findings and c not in _OUTCOMES and findings[c].severe]
+    notes = [c for c in order if c in findings and c not in _OUTCOMES and not findings[c].severe]
+    outcome = [] if problems else [c for c in _OUTCOMES if c in findings]
+    return problems + outcome + notes
+
+
+def _dynamic_advice(code, evidence):
+    if code == "fd_step_too_small" and evidence.get("suggested_eps"):
+        h = evidence["suggested_eps"]
+        return [f"pass eps={h:g} to minimize: f changed for most tested variables at that step"]
+    if code == "wrong_gradient" and evidence.get("worst"):
+        return ["worst components (index, analytic, numeric): " + _fmt(evidence["worst"])]
+    if code == "wrong_gradient" and evidence.get("gradient") == "finite differences":
+        return ["the gradient came from finite differences: try jac='3-point', another "
+                "eps, or rescale x"]
+    if code == "nonfinite":
+        where = f"trial {evidence['trial']} of " if "trial" in evidence else ""
+        return [f"first non-finite value: {evidence['field']}={evidence['value']} in "
+                f"{where}the {evidence['event']} event at iteration {evidence['iteration']}"]
+    return []
+
+
+def _summary(run, causes):
+    end = run.end
+    if end is None:
+        how = "run without a termination event"
+    else:
+        how = f"{end.message.strip().rstrip(':')} after {end.nit} iteration{'s' * (end.nit != 1)}"
+    if not causes:
+        return f"{how}: no known cause found" + ("" if run.events else " (no trace events)")
+    rest = f"; also {', '.join(causes[1:])}" if len(causes) > 1 else ""
+    return f"{how}: {causes[0]} ({CAUSES[causes[0]]}){rest}"
+
+
+def explain(result_or_trace, fun=None, *, jac=None, args=(), eps=1e-8, bounds=None):
+    """Diagnose why an L-BFGS-B run stopped.
+
+    ``result_or_trace``: a :class:`~lbfgsb_py.api.Result` of
+    :func:`~lbfgsb_py.minimize`, a :class:`~lbfgsb_py.trace.Trace` (or list of
+    events) or the path of a JSON Lines trace.  From the events alone it finds
+    non-finite values, line searches contradicting their slope (wrong
+    gradient), a zero projected gradient at the start, failed line searches,
+    stalls, signs of bad scaling and the outcome (see :data:`CAUSES`).
+
+    With ``fun`` (called as ``fun(x, *args)``; ``jac`` a callable, ``True`` or
+    None as in ``minimize``) it also probes f at the final x (of a Result, or
+    of the last line search of a ``"full"`` trace): the last line search's
+    slope g'd and, for an analytic gradient, every component against central
+    differences; for a zero projected gradient with ``jac=None`` whether f
+    changes at all for a step ``eps`` (the step used by the run) and which
+    power of 10 would do; otherwise the spread of the diagonal curvatures.
+    ``bounds`` (any form ``minimize`` accepts) lets it list the variables at a
+    bound whose gradient pushes outward.
+
+    Returns a :class:`Diagnosis`.
+    """
+    run = _load(result_or_trace)
+    findings, checks = _trace_findings(run), {}
+    point = _point(run, bounds)
+    probe = _Probe(fun, jac, args) if fun is not None else None
+    if probe is not None and point is not None:
+        _gradient_probes(run, probe, point, findings, checks)
+        _shape_probes(probe, point, findings, checks, eps)
+    if point is not None and bounds is not None:
+        _bounds_evidence(run, probe, point, findings, checks)
+    causes = _rank(findings)
+    evidence = {c: findings[c].evidence for c in causes}
+    advice = {c: _dynamic_advice(c, evidence[c]) + _ADVICE[c] for c in causes}
+    return Diagnosis(causes, evidence, advice, _summary(run, causes), checks)
