@@ -1,0 +1,331 @@
+"""``lbfgsb-py``: run L-BFGS-B on a built-in or your own problem, look at its trace.
+
+Commands: ``demo`` (a built-in problem: table, result, explanation), ``run``
+(your ``module:function``, JSON Lines trace), ``show`` (render a saved trace),
+``explain`` (diagnose a saved trace), ``plot`` (convergence, line search,
+Cauchy path to an image file).
+
+Every failure prints one line ``error: ...`` on stderr and exits with code 2
+(set ``LBFGSB_PY_TRACEBACK=1`` to see the traceback instead).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+
+from . import builtin_problems, render
+from .trace import Trace, Tracer
+
+EXIT_ERROR = 2
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())   # click >= 8.2
+
+
+class CliError(click.ClickException):
+    """A user-facing error: printed as one ``error: ...`` line, exit code 2."""
+
+    exit_code = EXIT_ERROR
+
+
+class _Cli(click.Group):
+    """The command group; turns every exception into one ``error:`` line."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:
+            click.echo(exc.ctx.get_help())
+            code = 0
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            code = 130
+        except Exception as exc:            # noqa: BLE001 - the single top-level handler
+            if os.environ.get("LBFGSB_PY_TRACEBACK"):
+                raise
+            click.echo(f"error: {_one_line(exc)}", err=True)
+            code = EXIT_ERROR
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(exc):
+    """A one-line description of an exception."""
+    if isinstance(exc, click.ClickException):
+        text = exc.format_message()
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+        if not isinstance(exc, (ValueError, TypeError, KeyError, ImportError)):
+            text = f"{type(exc).__name__}: {text}"
+    return " ".join(text.split())
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Traceable L-BFGS-B: solve, then see every decision the solver took."""
+
+
+# ----------------------------------------------------------------------- demo
+@cli.command()
+@click.argument("problem", required=False, default="rosenbrock")
+@click.option("--list", "list_", is_flag=True, help="List the built-in problems.")
+@click.option("--trace-file", type=click.Path(dir_okay=False), help="Also write the trace "
+              "as JSON Lines.")
+@click.option("--full", is_flag=True, help="Record at trace level 'full' (Cauchy segments, "
+              "line-search x and d).")
+def demo(problem, list_, trace_file, full):
+    """Solve a built-in PROBLEM (default rosenbrock) and explain the outcome."""
+    if list_:
+        for name in builtin_problems.names():
+            click.echo(f"{name:<20} {builtin_problems.get(name).description}")
+        return
+    prob = builtin_problems.get(problem)
+    click.echo(f"{prob.name}: {prob.description}\n")
+    tracer = Tracer(level="full" if full else "iteration", jsonl=trace_file)
+    result = prob.solve(trace=tracer)
+    click.echo(render.iteration_table(result))
+    _echo_result(result)
+    _echo_explanation(result, prob.fun, jac=prob.jac, bounds=prob.bounds)
+    if trace_file:
+        click.echo(f"\ntrace written to {trace_file}")
+
+
+def _echo_result(result):
+    click.echo(f"message: {result.message}")
+    click.echo(f"f = {result.fun:.10g} at x = {render.compact(np.asarray(result.x))}")
+    click.echo(f"iterations {result.nit}, function evaluations {result.nfev}")
+
+
+def _echo_explanation(result_or_trace, fun=None, **kwargs):
+    """Print ``explain(...)``; a note instead if the module is not there yet."""
+    try:
+        from .explain import explain
+    except ImportError:
+        click.echo("\n(explanation unavailable: lbfgsb_py.explain is not installed)")
+        return
+    click.echo("\n" + str(explain(result_or_trace, fun, **kwargs)))
+
+
+# ------------------------------------------------------------------------ run
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("function")
+@click.argument("x0", nargs=-1, type=float)
+@click.option("--x0-file", type=click.Path(exists=True, dir_okay=False),
+              help="Starting point from a .npy file or a text file of numbers.")
+@click.option("--jac", "jac_path", metavar="MODULE:FUNCTION", help="Gradient function.")
+@click.option("--jac-true", is_flag=True, help="FUNCTION returns (f, g).")
+@click.option("--bounds", "bounds_", multiple=True, metavar="LO:HI",
+              help="Bounds, one per variable or one for all (empty side: no bound).")
+@click.option("--trace-file", type=click.Path(dir_okay=False), default="lbfgsb-trace.jsonl",
+              show_default=True, help="JSON Lines trace written as the run goes.")
+@click.option("--level", type=click.Choice(["iteration", "full"]), default="iteration",
+              show_default=True, help="Trace detail level.")
+@click.option("--maxiter", type=int, default=15000, show_default=True)
+@click.option("--maxfun", type=int, default=15000, show_default=True)
+@click.option("--maxcor", type=int, default=10, show_default=True)
+@click.option("--gtol", type=float, default=1e-5, show_default=True)
+@click.option("--ftol", type=float, default=2.220446049250313e-09, show_default=True)
+@click.option("--progress/--no-progress", default=None,
+              help="Show iteration, f and projg while running [default: if stderr is a TTY].")
+def run(function, x0, x0_file, jac_path, jac_true, bounds_, trace_file, level, progress,
+        **options):
+    """Minimize FUNCTION (module:function or path/file.py:function) from X0.
+
+    The current directory is searched first for the module.  The trace is
+    written event by event, so an interrupted run leaves a readable file.
+    """
+    from .api import minimize
+    fun = load_callable(function)
+    start = _read_x0(x0, x0_file)
+    jac = _jac_option(jac_path, jac_true)
+    show = sys.stderr.isatty() if progress is None else progress
+    tracer = Tracer(level=level, jsonl=trace_file, callback=Progress() if show else None)
+    result = minimize(fun, start, jac=jac, bounds=parse_bounds(bounds_, start.size),
+                      trace=tracer, **options)
+    click.echo(render.summary_table(result), nl=False)
+    _echo_result(result)
+    click.echo(f"trace written to {trace_file}; see it with: lbfgsb-py show {trace_file}")
+
+
+def load_callable(spec):
+    """Import ``module:function`` (the current directory first on sys.path) or
+    ``path/to/file.py:function``."""
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(f"{spec!r} is not of the form module:function")
+    module = _import(module_name)
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        raise CliError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise CliError(f"{spec} is a {type(obj).__name__}, not a function")
+    return obj
+
+
+def _import(module_name):
+    if module_name.endswith(".py"):
+        path = Path(module_name)
+        if not path.is_file():
+            raise CliError(f"{module_name}: no such file")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise CliError(f"cannot import module {module_name!r} ({exc}); run from the "
+                       f"directory that contains it, or give path/to/file.py:function") from None
+
+
+def _read_x0(values, path):
+    """X0 from the command line or from ``--x0-file`` (exactly one of them)."""
+    if bool(values) == bool(path):
+        raise CliError("give the starting point either as X0 values or with --x0-file")
+    if not path:
+        return np.array(values, dtype=float)
+    if path.endswith(".npy"):
+        return np.asarray(np.load(path, allow_pickle=False), dtype=float).ravel()
+    return np.loadtxt(path, dtype=float, ndmin=1).ravel()
+
+
+def _jac_option(jac_path, jac_true):
+    if jac_path and jac_true:
+        raise CliError("use either --jac MODULE:FUNCTION or --jac-true, not both")
+    return True if jac_true else load_callable(jac_path) if jac_path else None
+
+
+def parse_bounds(specs, n):
+    """``LO:HI`` strings (empty side or ``inf``: no bound) as (lo, hi) pairs."""
+    if not specs:
+        return None
+    if len(specs) not in (1, n):
+        raise CliError(f"--bounds given {len(specs)} times for {n} variables: give one "
+                       f"LO:HI for all, or one per variable")
+    pairs = [_bound_pair(s) for s in specs]
+    return pairs * n if len(pairs) == 1 else pairs
+
+
+def _bound_pair(spec):
+    lo, sep, hi = spec.partition(":")
+    if not sep:
+        raise CliError(f"bound {spec!r} is not of the form LO:HI (e.g. 0:1, :5, -2:)")
+    try:
+        return tuple(None if not s.strip() or s.strip().lower() in ("none", "inf", "-inf")
+                     else float(s) for s in (lo, hi))
+    except ValueError:
+        raise CliError(f"bound {spec!r}: LO and HI must be numbers") from None
+
+
+class Progress:
+    """A trace callback showing ``it, f, projg`` on stderr, at most every ``every`` s."""
+
+    def __init__(self, every=0.2):
+        self.every, self.last, self.tty = every, 0.0, sys.stderr.isatty()
+
+    def __call__(self, event):
+        if event.kind == "termination":
+            self._show(event, final=True)
+        elif event.kind == "iteration_end" and time.monotonic() - self.last >= self.every:
+            self._show(event)
+
+    def _show(self, event, final=False):
+        self.last = time.monotonic()
+        text = f"it {event.iteration:>6}  nfev {event.nfev:>7}  f {event.f: .6e}  " \
+               f"projg {event.projg:.3e}"
+        if self.tty:
+            click.echo("\r" + text, err=True, nl=final)
+        else:
+            click.echo(text, err=True)
+
+
+# ----------------------------------------------------------- show / explain
+def load_trace(path):
+    """Read a JSON Lines trace; warnings become ``warning:`` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            trace = Trace.load(path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CliError(f"{path}: not a readable lbfgsb_py trace ({_one_line(exc)})") from None
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    if not len(trace):
+        raise CliError(f"{path}: the trace has no events")
+    return trace
+
+
+@cli.command()
+@click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(sorted(render.RENDERERS)), default="table",
+              show_default=True)
+@click.option("--kind", "kinds", multiple=True, help="Event kinds to list (events format).")
+@click.option("--iteration", type=int, help="Only the events of this iteration "
+              "(events format).")
+def show(trace_path, fmt, kinds, iteration):
+    """Render a saved TRACE: iteration table, end-of-run summary or event lines."""
+    trace = load_trace(trace_path)
+    if fmt == "events":
+        text = render.events_text(trace, kinds=kinds or None, iteration=iteration)
+    else:
+        if kinds or iteration is not None:
+            raise CliError("--kind and --iteration apply to --format events")
+        text = render.RENDERERS[fmt](trace)
+    click.echo(text, nl=False)
+
+
+@cli.command("explain")
+@click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
+def explain_cmd(trace_path):
+    """Diagnose the run recorded in TRACE."""
+    trace = load_trace(trace_path)
+    try:
+        from .explain import explain
+    except ImportError:
+        raise CliError("lbfgsb_py.explain is not available in this installation") from None
+    click.echo(str(explain(trace)))
+
+
+# ----------------------------------------------------------------------- plot
+PLOT_KINDS = ("convergence", "line-search", "cauchy")
+
+
+@cli.command()
+@click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(PLOT_KINDS), default="convergence",
+              show_default=True)
+@click.option("--iteration", type=int, help="Iteration to draw (line-search, cauchy; "
+              "default: the last one that has the events).")
+@click.option("--fun", "fun_path", metavar="MODULE:FUNCTION", help="Objective, to draw "
+              "phi(stp) in a line-search plot (needs a 'full' trace).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Image file to write (.png, .svg, .pdf).")
+def plot(trace_path, kind, iteration, fun_path, output):
+    """Draw TRACE: convergence history, one line search or one Cauchy path."""
+    from . import plots
+    trace = load_trace(trace_path)
+    if kind == "convergence":
+        fig = plots.plot_convergence(trace)
+    elif kind == "line-search":
+        fun = load_callable(fun_path) if fun_path else None
+        fig = plots.plot_line_search(trace, iteration, fun=fun)
+    else:
+        fig = plots.plot_cauchy(trace, iteration)
+    plots.save(fig, output)
+    click.echo(f"wrote {output}")
+
+
+def main(argv=None):
+    """Entry point of the ``lbfgsb-py`` script and ``python -m lbfgsb_py``."""
+    cli.main(args=argv, prog_name="lbfgsb-py")
