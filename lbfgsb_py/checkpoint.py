@@ -22,7 +22,8 @@ from .lbfgs_matrices import LBFGSMemory
 FORMAT = "lbfgsb_py.checkpoint/1"
 ENGINE_FIELDS = (
     "n", "m", "nbd", "l", "u", "x", "f", "g", "z", "d", "r", "xp", "t_break", "iwhere",
-    "index", "indx2", "iorder", "p", "c", "wbp", "v", "wn", "cnstnd", "boxed", "n_projected",
+    "index", "indx2", "iorder", "p", "c", "wbp", "v", "wn", "wn1", "nenter", "ileave",
+    "cnstnd", "boxed", "n_projected",
     "ftol", "gtol", "maxls", "maxiter", "maxfun", "variant_code", "iter", "nfgv", "nseg",
     "nintol", "nskip", "nfree", "nact", "iword", "sbgnrm", "wrk", "nit", "nfev", "f_last")
 MEMORY_FIELDS = ("ws", "wy", "sy", "ss", "wt", "theta", "col", "head", "itail", "iupdat",

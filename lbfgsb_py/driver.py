@@ -79,6 +79,7 @@ class Engine:
         self.iorder = np.zeros(n, np.int64)
         self.p, self.c, self.wbp, self.v = (np.zeros(2 * m) for _ in range(4))
         self.wn = np.zeros((2 * m, 2 * m))
+        self.wn1 = np.zeros((4, m, m))
         self.memory = lbfgs_matrices.LBFGSMemory(n, m)
         self.ls = LineSearch(n)
         self.segments = np.zeros((n + 1 if self.tracer.full else 0, 6))
@@ -86,6 +87,7 @@ class Engine:
         self.f = 0.0
         self.iter = self.nfgv = self.nseg = self.nintol = self.nskip = 0
         self.nfree, self.nact, self.iword, self.sbgnrm = n, 0, -1, 0.0
+        self.nenter, self.ileave = 0, n
         self.wrk = False
 
     # ------------------------------------------------------------------ protocol
@@ -220,12 +222,12 @@ class Engine:
         self.nseg = nseg
         self.nintol += nseg
         nfree_old = self.nfree
-        self.nfree, nenter, ileave = active_set.free_variables(
+        self.nfree, self.nenter, self.ileave = active_set.free_variables(
             self.index, self.indx2, self.iwhere, nfree_old, self.iter, self.cnstnd)
-        self.wrk = ileave < self.n or nenter > 0 or mem.updatd
+        self.wrk = self.ileave < self.n or self.nenter > 0 or mem.updatd
         self.nact = self.n - self.nfree
         if self.tracer.on:
-            self._emit_cauchy(nbreak, nseg, tsum, nenter, ileave)
+            self._emit_cauchy(nbreak, nseg, tsum, self.nenter, self.ileave)
         return 0
 
     def _emit_cauchy(self, nbreak, nseg, tsum, nenter, ileave):
@@ -248,8 +250,9 @@ class Engine:
     def _subspace_minimization(self):
         mem = self.memory
         if self.wrk:
-            info = subspace.formk(self.wn, mem.ws, mem.wy, mem.sy, mem.theta, mem.col,
-                                  mem.head, self.index, self.nfree)
+            info = subspace.formk(self.wn, self.wn1, mem.ws, mem.wy, mem.sy, mem.theta,
+                                  mem.col, mem.head, self.index, self.nfree, self.indx2,
+                                  self.nenter, self.ileave, mem.updatd, mem.iupdat)
             if info != 0:
                 return "formk", info
         info = subspace.reduced_gradient(

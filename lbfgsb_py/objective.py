@@ -17,6 +17,8 @@ evaluation counts and finite-difference points are part of the iterates:
 """
 import numpy as np
 
+from ._jit import jit
+
 EPS = np.finfo(np.float64).eps
 FD_METHODS = ("2-point", "3-point")
 
@@ -43,7 +45,7 @@ class Objective:
 
     def __call__(self, x):
         """Return (f, g) at x, evaluating only if x differs from the last point."""
-        if self._x is None or not np.array_equal(x, self._x):
+        if self._x is None or not same_point(x, self._x):
             self._x = np.array(x, dtype=np.float64)
             self._f = self._value(self._x)
             self._g = self._gradient(self._x, self._f)
@@ -94,8 +96,19 @@ def _moved(x, i, h):
     return out
 
 
+@jit
+def same_point(a, b):
+    """True if a and b are equal component by component (SciPy's cache test)."""
+    for i in range(a.shape[0]):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
 def as_scalar(value):
     """The objective's value as a float, or a clear error (SciPy takes ``.item()``)."""
+    if type(value) is float or isinstance(value, np.floating):
+        return float(value)
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"fun must return a real number, but returned {value!r}")
     try:
@@ -108,6 +121,8 @@ def as_scalar(value):
 
 def as_gradient(value, n, name):
     """A gradient as a float64 vector of length n, or a clear error."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.shape == (n,):
+        return value
     if value is None:
         raise TypeError(f"{name} returned None; it must return an array of {n} floats")
     arr = np.asarray(value)

@@ -25,8 +25,8 @@ What to do when xcp + d leaves the box is where the versions differ:
   first bound [BLNZ95 (5.8)].
 
 SciPy counterparts: ``formk``, ``cmprlb``, ``subsm`` (C:1891-2252, 1767-1831,
-2816-3169).  ``formk`` here forms K from scratch each time; SciPy updates it
-incrementally, which agrees up to rounding.
+2816-3169).  Like SciPy, ``formk`` keeps the inner products K is made of and
+updates them incrementally (O(m n) per iteration instead of O(m^2 n)).
 """
 from . import _dense, lbfgs_matrices
 from ._jit import fmax, fmin, jit
@@ -39,9 +39,13 @@ SUB_CONVERGED = 0  # 'con': xcp + d lies inside the box
 SUB_BOUNDED = 1    # 'bnd': a bound was met
 
 
+# Blocks of ``wn1``, the inner products K is assembled from (logical order).
+YY_Z, SS_A, SY_A, SY_Z = 0, 1, 2, 3
+
+
 @jit
-def _pair_sums(ws, wy, sa, sb, index, lo, hi):
-    """Sums over index[lo:hi] of y_a*y_b, s_a*s_b, s_b*y_a for ring slots sa, sb."""
+def _sums(ws, wy, sa, sb, index, lo, hi):
+    """Sums over index[lo:hi] of y_a*y_b, s_a*s_b, s_a*y_b for ring slots sa, sb."""
     yy = 0.0
     ss = 0.0
     sy = 0.0
@@ -49,31 +53,102 @@ def _pair_sums(ws, wy, sa, sb, index, lo, hi):
         i = index[k]
         yy += wy[sa, i] * wy[sb, i]
         ss += ws[sa, i] * ws[sb, i]
-        sy += ws[sb, i] * wy[sa, i]
+        sy += ws[sa, i] * wy[sb, i]
     return yy, ss, sy
 
 
 @jit
-def formk(wn, ws, wy, sy, theta, col, head, index, nfree):
-    """Form K for the free set ``index[:nfree]`` and factor it (``formk``).
+def _shift_oldest_out(wn1, col):
+    # The ring dropped its oldest pair: every block moves up-left by one.
+    for blk in range(4):
+        for a in range(col - 1):
+            for b in range(col - 1):
+                wn1[blk, a, b] = wn1[blk, a + 1, b + 1]
 
+
+@jit
+def _add_newest(wn1, ws, wy, col, head, index, nfree):
+    """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets."""
+    m = ws.shape[0]
+    n = ws.shape[1]
+    c = col - 1
+    sc = (head + c) % m
+    for b in range(col):
+        sb = (head + b) % m
+        zyy, _, _ = _sums(ws, wy, sc, sb, index, 0, nfree)
+        _, ass, asy = _sums(ws, wy, sc, sb, index, nfree, n)
+        wn1[YY_Z, c, b] = zyy
+        wn1[YY_Z, b, c] = zyy
+        wn1[SS_A, c, b] = ass
+        wn1[SS_A, b, c] = ass
+        wn1[SY_A, c, b] = asy
+        _, _, zsy = _sums(ws, wy, sb, sc, index, 0, nfree)
+        wn1[SY_Z, b, c] = zsy
+
+
+@jit
+def _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave):
+    """Move the terms of entering (A -> Z) and leaving (Z -> A) variables between blocks."""
+    m = ws.shape[0]
+    n = ws.shape[1]
+    for a in range(upcl):
+        sa = (head + a) % m
+        for b in range(upcl):
+            sb = (head + b) % m
+            eyy, ess, esy = _sums(ws, wy, sa, sb, indx2, 0, nenter)
+            lyy, lss, lsy = _sums(ws, wy, sa, sb, indx2, ileave, n)
+            # Same operation order as SciPy: (old + entering) - leaving, etc.
+            if b <= a:
+                wn1[YY_Z, a, b] = wn1[YY_Z, a, b] + eyy - lyy
+                wn1[SS_A, a, b] = wn1[SS_A, a, b] - ess + lss
+                wn1[YY_Z, b, a] = wn1[YY_Z, a, b]
+                wn1[SS_A, b, a] = wn1[SS_A, a, b]
+            if a > b:
+                wn1[SY_A, a, b] = wn1[SY_A, a, b] - esy + lsy
+            else:
+                wn1[SY_Z, a, b] = wn1[SY_Z, a, b] + esy - lsy
+
+
+@jit
+def formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter, ileave,
+          updatd, iupdat):
+    """Update the inner products for the new pair and set changes, then factor K.
+
+    As SciPy ``formk`` (C:1891-2252): when a pair was added, its row and column
+    are computed over the current free / active sets (after dropping the
+    oldest pair if the ring was full); the older entries are only corrected
+    for the variables that entered or left the free set.
     Returns 0, -1 (first block not positive definite) or -2 (second block).
     """
     m = ws.shape[0]
-    n = ws.shape[1]
+    upcl = col
+    if updatd:
+        if iupdat > m:
+            _shift_oldest_out(wn1, col)
+        _add_newest(wn1, ws, wy, col, head, index, nfree)
+        upcl = col - 1
+    _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave)
+    return factor_k(wn, wn1, sy, theta, col)
+
+
+@jit
+def factor_k(wn, wn1, sy, theta, col):
+    """Assemble K from the inner products and factor it (upper triangle of ``wn``).
+
+    (1,1) = Y'ZZ'Y/theta + D, (2,2) = theta S'AA'S, (1,2)[a, b] = -(S'AA'Y)[b, a]
+    for a < b and (S'ZZ'Y)[b, a] otherwise; then the Cholesky factors of the
+    (1,1) block and of the Schur complement (2,2) + (1,2)'(1,2) after
+    (1,2) := U11^{-T} (1,2).
+    """
     for a in range(col):
-        sa = (head + a) % m
+        for b in range(a, col):
+            wn[a, b] = wn1[YY_Z, b, a] / theta
+            wn[col + a, col + b] = wn1[SS_A, b, a] * theta
         for b in range(col):
-            sb = (head + b) % m
-            zyy, zss, zsy = _pair_sums(ws, wy, sa, sb, index, 0, nfree)
-            ayy, ass, asy = _pair_sums(ws, wy, sa, sb, index, nfree, n)
-            if a <= b:
-                wn[a, b] = zyy / theta + (sy[a, a] if a == b else 0.0)
-                wn[col + a, col + b] = theta * ass
-            wn[a, col + b] = -asy if a < b else zsy
+            wn[b, col + a] = -wn1[SY_A, a, b] if b < a else wn1[SY_Z, a, b]
+        wn[a, a] += sy[a, a]
     if _dense.cholesky_upper(wn, 0, col) != 0:
         return -1
-    # (1,2) block := U11^{-T} (1,2) block, column by column.
     for b in range(col):
         _dense.solve_upper_transposed(wn, 0, col, wn[:, col + b], 0)
     for i in range(col, 2 * col):

@@ -114,8 +114,10 @@ def test_subspace_step_is_dense_reduced_newton_step():
     nfree, _, _ = active_set.free_variables(index, indx2, iwhere, n, 0, True)
     free = index[:nfree]
     wn = np.zeros((2 * mem.m, 2 * mem.m))
-    assert subspace.formk(wn, mem.ws, mem.wy, mem.sy, mem.theta, mem.col, mem.head, index,
-                          nfree) == 0
+    wn1 = np.zeros((4, mem.m, mem.m))
+    for k in range(1, mem.col + 1):  # build the inner products pair by pair, as the solver does
+        assert subspace.formk(wn, wn1, mem.ws, mem.wy, mem.sy, mem.theta, k, mem.head, index,
+                              nfree, indx2, 0, n, True, k) == 0
     r, v = np.zeros(n), np.zeros(2 * mem.m)
     assert subspace.reduced_gradient(x, g, mem.ws, mem.wy, mem.sy, mem.wt, xcp, r, c, v, index,
                                      mem.theta, mem.col, mem.head, nfree, True) == 0
