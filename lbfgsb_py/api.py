@@ -21,7 +21,9 @@ class Result(dict):
     """Optimization result; a dict with attribute access (like ``OptimizeResult``).
 
     Keys: ``x, fun, jac, nit, nfev, njev, status, success, message, hess_inv``
-    (SciPy's), ``trace`` (the recorded events) and ``last_search`` (start
+    (SciPy's; one deliberate difference: ``fun`` is always f(x) — after a
+    failed line search SciPy returns the last *trial's* f with the previous
+    iterate's x, here kept as ``fun_last_trial``), ``trace`` (the recorded events) and ``last_search`` (start
     point ``x``, direction ``d``, ``f0`` and slope ``gd`` of the last line
     search, used by :func:`~lbfgsb_py.explain`).
     """
@@ -152,9 +154,10 @@ def result_from(engine, objective, trace):
     mem = engine.memory
     k = min(mem.iupdat, engine.m)
     return Result(
-        x=engine.x.copy(), fun=float(engine.f_last) if objective.nfev else 0.0,
+        x=engine.x.copy(), fun=float(engine.f),
         jac=engine.g.copy(), nit=engine.nit, nfev=objective.nfev, njev=objective.njev,
         status=engine.status, success=engine.status == 0, message=engine.message,
+        fun_last_trial=float(engine.f_last),
         hess_inv=InverseHessianProduct(mem.ws[:k], mem.wy[:k]) if k else
         InverseHessianProduct(np.zeros((0, engine.n)), np.zeros((0, engine.n))),
         trace=trace, last_search=dict(x=engine.ls.t.copy(), d=engine.d.copy(),

@@ -27,7 +27,21 @@ def test_outcome_table_matches_scipy(name):
                               bounds=case.get("bounds"), **options)
     assert (ours.status, ours.success, ours.message) == (ref.status, ref.success, ref.message)
     assert (ours.nit, ours.nfev, ours.njev) == (ref.nit, ref.nfev, ref.njev)
-    assert ours.fun == pytest.approx(ref.fun, rel=1e-10)
+    assert ours.fun_last_trial == pytest.approx(ref.fun, rel=1e-10)
+    assert ours.fun == case["fun"](ours.x)
+
+
+def test_fun_is_f_of_x_after_abnormal():
+    """The deliberate difference: SciPy returns the last trial's f after ABNORMAL."""
+    ref = scipy_minimize(rosen, np.zeros(5), jac=rosen_der, method="L-BFGS-B",
+                         options={"maxls": 1})
+    ours = lbfgsb_py.minimize(rosen, np.zeros(5), jac=rosen_der, maxls=1)
+    assert ref.message == ours.message == "ABNORMAL: "
+    assert ref.fun == 26.0 and rosen(ref.x) == 4.0          # SciPy's mismatch (facts §1.4)
+    assert ours.fun == rosen(ours.x) == 4.0 and ours.fun_last_trial == 26.0
+    np.testing.assert_array_equal(ours.jac, rosen_der(ours.x))
+    end = ours.trace.of_kind("termination")[0]
+    assert (end.f, end.f_last_trial) == (4.0, 26.0)
 
 
 def stop_after(k):

@@ -5,6 +5,10 @@ The comparison: the common prefix of the two sequences of points passed to ``fun
 iteration counts, status and message, final f gap, largest bound violation of any
 point we evaluated, and ``hess_inv`` products.  Where the sequences diverge it
 classifies the divergence (see :func:`classify`).
+
+With a Fortran run of SciPy 1.14.1 (:mod:`validation.legacy`) it also compares the
+three pairs (ours, C), (ours, Fortran), (C, Fortran): common prefix and same
+termination, Fortran messages mapped to the C wording (:func:`canonical_message`).
 """
 from __future__ import annotations
 
@@ -42,6 +46,10 @@ class Comparison:
     detail: str = ""
     seconds: tuple = ()
     events: list = field(default_factory=list)
+    #: With a Fortran run: its evals, nit, status, message (C wording), fun.
+    fortran: dict | None = None
+    #: With a Fortran run: ``"ours/C"``, ``"ours/Fortran"``, ``"C/Fortran"`` -> :class:`Pair`.
+    pairs: dict | None = None
 
     @property
     def full_agreement(self):
@@ -91,20 +99,85 @@ def common_prefix(a, b):
     return k
 
 
-def compare(problem):
-    """Compare the two solvers on one problem; return a :class:`Comparison`."""
+def compare(problem, fortran=None):
+    """Compare the two solvers on one problem; return a :class:`Comparison`.
+
+    ``fortran``: optional ``(points, result dict)`` of SciPy 1.14.1 on the same problem
+    (from :func:`validation.legacy.run_fortran`); fills ``fortran`` and ``pairs``.
+    """
     rs, ro, ps, po, secs = run_pair(problem)
     k = common_prefix(ps, po)
     lo, hi = problem.bounds_arrays()
     violation = max((float(np.max(np.maximum(lo - p, 0) + np.maximum(p - hi, 0))) for p in po),
                     default=0.0)
     verdict, detail, events = classify(ps, po, k, ro)
-    return Comparison(
+    c = Comparison(
         name=problem.name, n=problem.n, evals_scipy=len(ps), evals_ours=len(po), prefix=k,
         nit=(rs.nit, ro.nit), status=(rs.status, ro.status), message=(rs.message, ro.message),
-        f_gap=_f_gap(rs.fun, ro.fun), bound_violation=violation,
+        f_gap=_f_gap(rs.fun, ro.fun_last_trial), bound_violation=violation,
         hess_inv_gap=_hess_inv_gap(rs, ro, problem.n), verdict=verdict, detail=detail,
         seconds=secs, events=events)
+    if fortran is not None:
+        c.fortran, c.pairs = three_way(Run(po, ro.status, ro.message),
+                                       Run(ps, rs.status, rs.message), fortran)
+    return c
+
+
+#: SciPy <= 1.14 (Fortran) spelled these messages differently from SciPy >= 1.15 (C).
+FORTRAN_MESSAGES = {
+    "CONVERGENCE: NORM_OF_PROJECTED_GRADIENT_<=_PGTOL":
+        "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL",
+    "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH":
+        "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH",
+    "ABNORMAL_TERMINATION_IN_LNSRCH": "ABNORMAL: ",
+    "STOP: TOTAL NO. of ITERATIONS REACHED LIMIT": "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT",
+    "STOP: TOTAL NO. of f AND g EVALUATIONS EXCEEDS LIMIT":
+        "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT",
+}
+
+
+def canonical_message(msg):
+    """A SciPy <= 1.14 message in SciPy 1.15+ wording (e.g. ``ERROR: M .LE. 0`` -> ``<=``)."""
+    msg = FORTRAN_MESSAGES.get(msg, msg)
+    return msg.replace(" .LE. ", " <= ").replace(" .LT. ", " < ") if msg.startswith("ERROR") \
+        else msg
+
+
+@dataclass
+class Run:
+    """One solver's run: the points passed to ``fun``, status and message (C wording)."""
+
+    points: list
+    status: object
+    message: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Agreement of two runs: common prefix, identical sequences, same status and message."""
+
+    prefix: int
+    full_agreement: bool
+    same_termination: bool
+
+
+def compare_runs(a, b):
+    """The :class:`Pair` of two :class:`Run` s."""
+    k = common_prefix(a.points, b.points)
+    return Pair(k, k == len(a.points) == len(b.points),
+                a.status == b.status and a.message == b.message)
+
+
+def three_way(ours, c, fortran):
+    """Fortran summary and the three pairs, from our and SciPy's (C) runs and ``fortran``."""
+    points, res = fortran
+    f = Run(points, res["status"], canonical_message(res["message"]))
+    runs = {"ours": ours, "C": c, "Fortran": f}
+    pairs = {f"{a}/{b}": compare_runs(runs[a], runs[b])
+             for a, b in (("ours", "C"), ("ours", "Fortran"), ("C", "Fortran"))}
+    summary = dict(evals=len(points), nit=res["nit"], status=f.status, message=f.message,
+                   fun=res["fun"], versions=res.get("versions", ""))
+    return summary, pairs
 
 
 def _f_gap(a, b):
