@@ -126,6 +126,10 @@ def _build():
         Problem("rosenbrock", "Rosenbrock's function, n = 5, box [-2, 2], analytic gradient",
                 _rosenbrock, _rosenbrock_grad, np.array([1.3, 0.7, 0.8, 1.9, 1.2]),
                 [(-2.0, 2.0)] * 5),
+        Problem("rosenbrock_tight_box",
+                "Rosenbrock's function, n = 4 from 0, box [-2, 0.8] that cuts off the "
+                "minimizer: the 'scipy' and '1995' subspace steps part at iteration 14",
+                _rosenbrock, _rosenbrock_grad, np.zeros(4), [(-2.0, 0.8)] * 4),
         Problem("bounded_quadratic",
                 "separable quadratic, n = 10, box [-1, 1]; six minimizers lie outside the "
                 "box, so six bounds are active at the solution",

@@ -105,13 +105,21 @@ def _echo_result(result):
 
 
 def _echo_explanation(result_or_trace, fun=None, **kwargs):
-    """Print ``explain(...)``; a note instead if the module is not there yet."""
-    try:
-        from .explain import explain
-    except ImportError:
-        click.echo("\n(explanation unavailable: lbfgsb_py.explain is not installed)")
-        return
+    """Print ``explain(...)``."""
+    from .explain import explain
     click.echo("\n" + str(explain(result_or_trace, fun, **kwargs)))
+
+
+@cli.command()
+@click.argument("problem", required=False, default="rosenbrock_tight_box")
+def variants(problem):
+    """Run a built-in PROBLEM with the 'scipy' and '1995' subspace steps; show where
+    they part and which decision differed."""
+    from .variants import compare_variants
+    prob = builtin_problems.get(problem)
+    click.echo(f"{prob.name}: {prob.description}\n")
+    click.echo(str(compare_variants(prob.fun, prob.x0, jac=prob.jac, bounds=prob.bounds,
+                                    **prob.options)))
 
 
 # ------------------------------------------------------------------------ run
