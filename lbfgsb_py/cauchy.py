@@ -65,11 +65,10 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
 
     Returns ``(nbreak, ibkmin, bkmin, nfree_path, bnded, f1)`` where the
     breakpoints are t[0..nbreak) (variables iorder[0..nbreak)), variables with
-    no breakpoint fill iorder from the end, and p = W' d is accumulated
-    (its S part not yet scaled by theta).
+    no breakpoint fill iorder from the end, and p = W' d (its S part not yet
+    scaled by theta).
     """
     n = x.shape[0]
-    m = ws.shape[0]
     nbreak = 0
     ibkmin = 0
     bkmin = 0.0
@@ -99,11 +98,6 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
             continue
         d[i] = neggi
         f1 -= neggi * neggi
-        pointr = head
-        for j in range(col):
-            p[j] += wy[pointr, i] * neggi
-            p[col + j] += ws[pointr, i] * neggi
-            pointr = (pointr + 1) % m
         if nbd[i] <= 2 and nbd[i] != 0 and neggi < 0.0:
             tb = tl / (-neggi)
         elif nbd[i] >= 2 and neggi > 0.0:
@@ -120,7 +114,28 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
             bkmin = tb
             ibkmin = nbreak
         nbreak += 1
+    _accumulate_p(ws, wy, col, head, iwhere, d, p)
     return nbreak, ibkmin, bkmin, nfree_path, bnded, f1
+
+
+@jit
+def _accumulate_p(ws, wy, col, head, iwhere, d, p):
+    """p = W'd over the moving variables, one contiguous pass per stored pair.
+
+    Each p[j] is summed over i in increasing order, as SciPy's per-variable
+    loop does, so the result is the same to the last bit.
+    """
+    m = ws.shape[0]
+    for j in range(col):
+        slot = (head + j) % m
+        py = 0.0
+        ps = 0.0
+        for i in range(d.shape[0]):
+            if iwhere[i] == 0 or iwhere[i] == -1:
+                py += wy[slot, i] * d[i]
+                ps += ws[slot, i] * d[i]
+        p[j] += py
+        p[col + j] += ps
 
 
 @jit

@@ -68,21 +68,34 @@ def _shift_oldest_out(wn1, col):
 
 @jit
 def _add_newest(wn1, ws, wy, col, head, index, nfree):
-    """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets."""
+    """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets.
+
+    One pass over the variables per stored pair; sums run over ``index`` in
+    SciPy's order (free variables increasing, then active ones decreasing).
+    """
     m = ws.shape[0]
     n = ws.shape[1]
     c = col - 1
     sc = (head + c) % m
     for b in range(col):
         sb = (head + b) % m
-        zyy, _, _ = _sums(ws, wy, sc, sb, index, 0, nfree)
-        _, ass, asy = _sums(ws, wy, sc, sb, index, nfree, n)
+        zyy = 0.0
+        zsy = 0.0
+        for k in range(nfree):
+            i = index[k]
+            zyy += wy[sc, i] * wy[sb, i]
+            zsy += ws[sb, i] * wy[sc, i]
+        ass = 0.0
+        asy = 0.0
+        for k in range(nfree, n):
+            i = index[k]
+            ass += ws[sc, i] * ws[sb, i]
+            asy += ws[sc, i] * wy[sb, i]
         wn1[YY_Z, c, b] = zyy
         wn1[YY_Z, b, c] = zyy
         wn1[SS_A, c, b] = ass
         wn1[SS_A, b, c] = ass
         wn1[SY_A, c, b] = asy
-        _, _, zsy = _sums(ws, wy, sb, sc, index, 0, nfree)
         wn1[SY_Z, b, c] = zsy
 
 
