@@ -257,11 +257,16 @@ def _is_pair(p):
 
 
 def _bound_array(values, n, side, missing):
-    arr = np.array([missing if v is None else v for v in np.broadcast_to(
-        np.asarray(values, dtype=object), (n,))], dtype=object) if values is not None \
-        else np.full(n, missing, dtype=object)
+    """One side of the bounds as floats, None meaning ``missing`` (+-inf)."""
+    if values is None:
+        return np.full(n, missing)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        arr = np.array([missing if v is None else v
+                        for v in np.broadcast_to(np.asarray(values, dtype=object), (n,))],
+                       dtype=object)
     try:
-        out = arr.astype(np.float64)
+        out = np.broadcast_to(arr.astype(np.float64), (n,)).copy()
     except (TypeError, ValueError):
         raise TypeError(f"{side} bounds must be numbers or None") from None
     bad = np.flatnonzero(np.isnan(out))
