@@ -110,13 +110,18 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     lower, upper = parse_bounds(bounds, n)
     check_options(maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
                   maxiter=maxiter, maxls=maxls, variant=variant, jac=jac, fun=fun)
+    args = args if isinstance(args, tuple) else (args,)     # as SciPy
+    jac = None if jac is False else jac                     # SciPy: "None or False"
+    maxcor, maxfun, maxiter, maxls = (int(v) for v in (maxcor, maxfun, maxiter, maxls))
     fixed = lower == upper
     if fixed.all():
         return _all_fixed(fun, lower, args, jac)
-    remove = fixed.any() and not callable(jac)
+    # SciPy removes fixed variables only when it differentiates numerically
+    # (``jac=True`` becomes a callable ``MemoizeJac.derivative`` before that test).
+    remove = fixed.any() and not (callable(jac) or jac is True)
     values = lower.copy()
     if remove:
-        fun = _without_fixed(fun, jac, fixed, values)
+        fun = _without_fixed(fun, fixed, values)
         x0, lower, upper = x0[~fixed], lower[~fixed], upper[~fixed]
     tracer = make_tracer(trace)
     halted = _CallbackState(callback)
@@ -231,7 +236,12 @@ def parse_bounds(bounds, n):
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lb, ub = bounds.lb, bounds.ub
     else:
-        pairs = list(bounds)
+        try:
+            pairs = list(bounds)
+        except TypeError:
+            raise TypeError(f"bounds must be a sequence of (lo, hi) pairs, a pair (lb, ub) "
+                            f"of arrays or an object with .lb and .ub, not "
+                            f"{type(bounds).__name__}") from None
         if len(pairs) == 2 and all(isinstance(p, np.ndarray) and p.shape == (n,) for p in pairs):
             lb, ub = pairs          # a pair of arrays (lb, ub)
         elif len(pairs) == n and all(_is_pair(p) for p in pairs):
@@ -239,6 +249,10 @@ def parse_bounds(bounds, n):
             ub = [p[1] for p in pairs]
         elif len(pairs) == 2 and n != 2:
             lb, ub = pairs
+        elif len(pairs) == n:
+            i = next(i for i, p in enumerate(pairs) if not _is_pair(p))
+            raise ValueError(f"bounds[{i}] is {pairs[i]!r}, not a (lo, hi) pair: give one "
+                             f"(lo, hi) pair per variable (None for no bound)")
         else:
             raise ValueError(f"bounds has {len(pairs)} entries but x0 has {n} variables: "
                              f"give one (lo, hi) pair per variable, or a pair (lb, ub) of arrays")
@@ -249,6 +263,12 @@ def parse_bounds(bounds, n):
         i = bad[0]
         raise ValueError(f"bounds[{i}]: lower {lower[i]} > upper {upper[i]}; swap them or "
                          f"fix the bound")
+    bad = np.flatnonzero((lower == np.inf) | (upper == -np.inf))
+    if bad.size:
+        i = bad[0]
+        raise ValueError(f"bounds[{i}]: ({lower[i]}, {upper[i]}) leaves no finite value; "
+                         f"use None or -np.inf for no lower bound, None or np.inf for no "
+                         f"upper bound")
     return lower, upper
 
 
@@ -260,6 +280,13 @@ def _bound_array(values, n, side, missing):
     """One side of the bounds as floats, None meaning ``missing`` (+-inf)."""
     if values is None:
         return np.full(n, missing)
+    try:
+        shape = np.shape(values)
+    except ValueError:          # ragged, e.g. a pair inside a pair
+        raise TypeError(f"{side} bounds must be numbers or None") from None
+    if len(shape) > 1 or int(np.prod(shape)) not in (1, n):
+        raise ValueError(f"{side} bounds have shape {shape} but x0 has {n} "
+                         f"variables: give one {side} bound per variable (or one for all)")
     arr = np.asarray(values)
     if arr.dtype.kind not in "biuf":
         arr = np.array([missing if v is None else v
@@ -302,11 +329,12 @@ def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, j
         _positive_int(name, value)
     for name, value in (("ftol", ftol), ("gtol", gtol)):
         _nonnegative(name, value)
-    if jac is None and not np.all(np.asarray(eps, dtype=float) > 0):
+    if (jac is None or jac is False) and not np.all(np.asarray(eps, dtype=float) > 0):
         raise ValueError(f"eps must be > 0 (finite-difference step), got {eps!r}")
-    if not (jac is None or jac is True or callable(jac) or jac in FD_METHODS):
-        raise ValueError(f"jac must be a callable, True, None, '2-point' or '3-point'; "
-                         f"got {jac!r}")
+    if not (jac is None or jac is True or jac is False or callable(jac)
+            or isinstance(jac, str) and jac in FD_METHODS):
+        raise ValueError(f"jac must be a callable, True, None (or False), '2-point' or "
+                         f"'3-point'; got {jac!r}")
     if variant not in ("scipy", "1995"):
         raise ValueError(f"variant must be 'scipy' or '1995', got {variant!r}")
 
@@ -316,22 +344,22 @@ def _all_fixed(fun, lower, args, jac):
     """SciPy returns at once, f evaluated once, when l == u for every variable."""
     x = lower.copy()
     out = fun(np.copy(x), *args)
+    if jac is True and not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError("fun must return a pair (f, g) when jac=True, "
+                        f"but returned {type(out).__name__}")
     return Result(x=x, fun=as_scalar(out[0] if jac is True else out), jac=None, nit=0,
                   nfev=1, njev=0, status=0, success=True, message=st.ALL_FIXED_MESSAGE,
                   hess_inv=None, trace=Trace())
 
 
-def _without_fixed(fun, jac, fixed, values):
+def _without_fixed(fun, fixed, values):
     """Objective on the free variables only, as ``scipy.optimize.minimize`` builds it
     when some variables are fixed and the gradient is not a callable."""
     full = values.copy()
 
     def reduced(x, *args):
         full[~fixed] = x
-        out = fun(full.copy(), *args)
-        if jac is True:
-            return out[0], np.asarray(out[1])[~fixed]
-        return out
+        return fun(full.copy(), *args)
     return reduced
 
 

@@ -127,10 +127,20 @@ class Diagnosis:
         return "\n".join(lines)
 
 
+#: Long lists in the printed evidence show their first and last items only
+#: (the full lists stay in ``Diagnosis.evidence``).
+SHOW_ITEMS = 3
+
+
 def _fmt(value):
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
+        if len(value) > 2 * SHOW_ITEMS + 1:
+            hidden = len(value) - 2 * SHOW_ITEMS
+            return ("[" + ", ".join(_fmt(v) for v in value[:SHOW_ITEMS])
+                    + f", ... {hidden} more ..., "
+                    + ", ".join(_fmt(v) for v in value[-SHOW_ITEMS:]) + "]")
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()) + "}"

@@ -29,9 +29,9 @@ class Objective:
     def __init__(self, fun, n, args=(), jac=None, eps=1e-8, finite_diff_rel_step=None,
                  lower=None, upper=None):
         self.fun = fun
-        self.args = tuple(args)
+        self.args = args if isinstance(args, tuple) else (args,)   # as SciPy
         self.n = n
-        self.jac = jac
+        self.jac = None if jac is False else jac    # SciPy: None or False: forward differences
         self.eps = eps
         self.rel_step = finite_diff_rel_step
         self.lower = np.full(n, -np.inf) if lower is None else lower
