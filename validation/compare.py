@@ -21,6 +21,8 @@ from scipy.optimize import minimize as scipy_minimize
 
 import lbfgsb_py
 
+from .scipy_internals import first_differing_decision, our_rows, recording
+
 RTOL = 1e-8
 #: A jump from bitwise-identical points larger than this is a candidate logic
 #: difference; smaller jumps are one step's round-off amplified by conditioning.
@@ -70,14 +72,20 @@ def record(fun):
 
 
 def run_pair(problem):
-    """Run both solvers on ``problem``; return (scipy result, ours, their points, times)."""
+    """Run both solvers on ``problem``.
+
+    Returns (scipy result, ours, their points, times); the SciPy result carries
+    ``decisions``, SciPy's per-iteration decisions read from its internal state.
+    """
     fs, fo = record(problem.fun), record(problem.fun)
     opts = dict(problem.options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
-        rs = scipy_minimize(fs, problem.x0, jac=problem.jac, bounds=problem.bounds,
-                            method="L-BFGS-B", options=opts)
+        with recording() as decisions:
+            rs = scipy_minimize(fs, problem.x0, jac=problem.jac, bounds=problem.bounds,
+                                method="L-BFGS-B", options=opts)
+        rs.decisions = decisions
         t1 = time.perf_counter()
         ro = lbfgsb_py.minimize(fo, problem.x0, jac=problem.jac, bounds=problem.bounds,
                                 trace="iteration", **opts)
@@ -111,6 +119,8 @@ def compare(problem, fortran=None):
     violation = max((float(np.max(np.maximum(lo - p, 0) + np.maximum(p - hi, 0))) for p in po),
                     default=0.0)
     verdict, detail, events = classify(ps, po, k, ro)
+    if verdict != "agree":
+        detail += decision_note(rs.decisions, ro.trace)
     c = Comparison(
         name=problem.name, n=problem.n, evals_scipy=len(ps), evals_ours=len(po), prefix=k,
         nit=(rs.nit, ro.nit), status=(rs.status, ro.status), message=(rs.message, ro.message),
@@ -218,6 +228,20 @@ def classify(ps, po, k, ours):
     if max(before, default=0.0) > 0.0 or jump < LOGIC_JUMP:
         return "round-off", detail, events
     return "logic?", detail, events
+
+
+def decision_note(scipy_decisions, trace):
+    """Where SciPy's own decisions (read from its state) and ours first differ."""
+    first = first_differing_decision(scipy_decisions, our_rows(trace))
+    if first is None:
+        return ("; SciPy's and our decisions (active bounds, subspace outcome, line-search "
+                "trials, memory size, skipped updates, step length to 1e-6) agree at every "
+                "common iteration")
+    k, field, theirs, ours = first
+    kind = ("a continuous value drifted" if field == "stepl"
+            else "a discrete decision differs")
+    return (f"; first differing decision: iteration {k}, {field} SciPy={theirs!r} "
+            f"ours={ours!r} ({kind}); every decision before it is the same")
 
 
 def _iteration_of_evaluation(trace, k):
