@@ -329,6 +329,8 @@ def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, j
         _positive_int(name, value)
     for name, value in (("ftol", ftol), ("gtol", gtol)):
         _nonnegative(name, value)
+    if (jac is None or jac is False) and not np.all(np.abs(np.asarray(eps, float)) < np.inf):
+        raise ValueError(f"eps must be finite (finite-difference step), got {eps!r}")
     if (jac is None or jac is False) and not np.all(np.asarray(eps, dtype=float) > 0):
         raise ValueError(f"eps must be > 0 (finite-difference step), got {eps!r}")
     if not (jac is None or jac is True or jac is False or callable(jac)

@@ -34,6 +34,10 @@ class Objective:
         self.jac = None if jac is False else jac    # SciPy: None or False: forward differences
         self.eps = eps
         self.rel_step = finite_diff_rel_step
+        for name, step in (("eps", eps), ("finite_diff_rel_step", finite_diff_rel_step)):
+            if step is not None and np.ndim(step) and np.shape(step) != (n,):
+                raise ValueError(f"{name} has shape {np.shape(step)}: give a scalar or one "
+                                 f"step per variable ({n},)")
         self.lower = np.full(n, -np.inf) if lower is None else lower
         self.upper = np.full(n, np.inf) if upper is None else upper
         self.nfev = 0
@@ -125,11 +129,15 @@ def as_gradient(value, n, name):
         return value
     if value is None:
         raise TypeError(f"{name} returned None; it must return an array of {n} floats")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError:          # ragged nested sequences
+        raise TypeError(f"{name} returned a ragged sequence ({type(value).__name__}); "
+                        f"it must return {n} real numbers") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} returned an array of dtype {arr.dtype}; "
                         f"it must return {n} real numbers")
-    arr = arr.astype(np.float64).ravel() if arr.ndim <= 2 else arr
+    arr = arr.astype(np.float64).ravel() if arr.ndim < 2 or min(arr.shape) == 1 else arr
     if arr.shape != (n,):
         raise ValueError(f"{name} returned shape {np.shape(value)}, expected ({n},): "
                          f"one derivative per variable")
