@@ -11,10 +11,11 @@ import numbers
 
 import numpy as np
 
+from . import render
 from . import status as st
 from .driver import Engine
 from .objective import FD_METHODS, Objective, as_scalar
-from .trace import Trace, make_tracer
+from .trace import make_tracer
 
 
 class Result(dict):
@@ -87,7 +88,7 @@ class InverseHessianProduct:
 def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
              ftol=2.220446049250313e-09, gtol=1e-05, eps=1e-08, maxfun=15000,
              maxiter=15000, maxls=20, finite_diff_rel_step=None, callback=None,
-             trace="iteration", variant="scipy"):
+             trace="iteration", variant="scipy", iprint=-1, disp=None):
     """Minimize ``fun`` subject to bounds with L-BFGS-B, as SciPy does, traced.
 
     Parameters are those of ``scipy.optimize.minimize(method="L-BFGS-B")``:
@@ -102,6 +103,8 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     ``trace``: ``"iteration"`` (default, in memory), ``"full"``, ``"off"`` /
     ``None`` or a :class:`~lbfgsb_py.trace.Tracer` with file, callable or
     logging sinks.  ``variant``: ``"scipy"`` or ``"1995"`` (subspace step).
+    ``iprint`` / ``disp``: print the classic Fortran output at the end, as SciPy 1.14
+    did (``disp`` overrides ``iprint``; see :func:`~lbfgsb_py.render.classic_text`).
 
     Returns a :class:`Result`.
     """
@@ -115,7 +118,7 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     maxcor, maxfun, maxiter, maxls = (int(v) for v in (maxcor, maxfun, maxiter, maxls))
     fixed = lower == upper
     if fixed.all():
-        return _all_fixed(fun, lower, args, jac)
+        return _all_fixed(fun, lower, args, jac, make_tracer(trace))
     # SciPy removes fixed variables only when it differentiates numerically
     # (``jac=True`` becomes a callable ``MemoizeJac.derivative`` before that test).
     remove = fixed.any() and not (callable(jac) or jac is True)
@@ -123,7 +126,8 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     if remove:
         fun = _without_fixed(fun, fixed, values)
         x0, lower, upper = x0[~fixed], lower[~fixed], upper[~fixed]
-    tracer = make_tracer(trace)
+    iprint = render.iprint_from(iprint, disp)
+    tracer = render.tracer_for_iprint(make_tracer(trace), iprint)
     halted = _CallbackState(callback)
     objective = Objective(fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
     tracer.open()
@@ -143,6 +147,7 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
                    message=st.CALLBACK_STOP_MESSAGE)
     if remove:
         _restore_fixed(res, fixed, values)
+    render.print_iprint(res, iprint)
     return res
 
 
@@ -342,16 +347,26 @@ def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, j
 
 
 # ----------------------------------------------------------------- fixed variables
-def _all_fixed(fun, lower, args, jac):
-    """SciPy returns at once, f evaluated once, when l == u for every variable."""
+def _all_fixed(fun, lower, args, jac, tracer):
+    """SciPy returns at once, f evaluated once, when l == u for every variable.
+
+    No solver runs, so no event is recorded; the tracer's sinks are still opened and
+    closed (a ``jsonl`` file holds just its header line)."""
     x = lower.copy()
-    out = fun(np.copy(x), *args)
-    if jac is True and not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError("fun must return a pair (f, g) when jac=True, "
-                        f"but returned {type(out).__name__}")
-    return Result(x=x, fun=as_scalar(out[0] if jac is True else out), jac=None, nit=0,
-                  nfev=1, njev=0, status=0, success=True, message=st.ALL_FIXED_MESSAGE,
-                  hess_inv=None, trace=Trace())
+    tracer.open()
+    try:
+        out = fun(np.copy(x), *args)
+        if jac is True and not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("fun must return a pair (f, g) when jac=True, "
+                            f"but returned {type(out).__name__}")
+        f = as_scalar(out[0] if jac is True else out)
+    except BaseException as exc:
+        _attach_trace(exc, tracer.trace)
+        raise
+    finally:
+        tracer.close()
+    return Result(x=x, fun=f, jac=None, nit=0, nfev=1, njev=0, status=0, success=True,
+                  message=st.ALL_FIXED_MESSAGE, hess_inv=None, trace=tracer.trace)
 
 
 def _without_fixed(fun, fixed, values):

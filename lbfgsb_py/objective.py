@@ -50,9 +50,12 @@ class Objective:
     def __call__(self, x):
         """Return (f, g) at x, evaluating only if x differs from the last point."""
         if self._x is None or not same_point(x, self._x):
-            self._x = np.array(x, dtype=np.float64)
-            self._f = self._value(self._x)
-            self._g = self._gradient(self._x, self._f)
+            # Cache only complete pairs: if fun or jac raises (or Ctrl-C), a retry
+            # at the same x must evaluate again, not return the previous point's f, g.
+            x = np.array(x, dtype=np.float64)
+            f = self._value(x)
+            g = self._gradient(x, f)
+            self._x, self._f, self._g = x, f, g
         return self._f, self._g
 
     def _value(self, x):

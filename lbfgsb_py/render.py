@@ -22,13 +22,15 @@ finite differences SciPy's ``nfev`` also counts the difference quotients
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
+import sys
 
 import numpy as np
 
-from .trace import EVENT_TYPES, Trace
+from .trace import EVENT_TYPES, LEVELS, Trace
 
 EPSMCH = float(np.finfo(np.float64).eps)
 
@@ -112,9 +114,11 @@ def _parse(fmt):
 
     Items: ``("lit", text)``, ``("x", n)``, ``("p", k)``, ``("/",)``,
     ``("i", w)``, ``("d"|"e", w, d)``, ``("a", w or None)``; repeat counts
-    and parenthesised groups are expanded.
+    and parenthesised groups are expanded.  Returns ``(items, revert)``:
+    ``revert`` is the index where the last top-level group starts (format
+    reversion resumes there), None if the statement has no such group.
     """
-    stack, pos = [[]], 0
+    stack, pos, revert = [[]], 0, None
     fmt = fmt.strip()
     while pos < len(fmt):
         m = _TOKEN.match(fmt, pos)
@@ -127,6 +131,8 @@ def _parse(fmt):
         elif code is not None:
             stack[-1].extend(_descriptor(code.lower(), rep, w, d))
         elif group is not None:
+            if len(stack) == 2:
+                revert = len(stack[-1]) - 1
             stack.append([int(group or 1)])
         elif close is not None:
             if len(stack) == 1:
@@ -137,7 +143,7 @@ def _parse(fmt):
             stack[-1].append(("/",))
     if len(stack) != 1:
         raise ValueError(f"unbalanced parentheses in FORMAT {fmt!r}")
-    return tuple(stack[0])
+    return tuple(stack[0]), revert
 
 
 def _descriptor(code, rep, w, d):
@@ -158,31 +164,50 @@ def fortran_format(fmt, *values):
 
     Supports literals, ``nX``, ``kP``, ``/``, ``Iw``, ``Dw.d``, ``Ew.d``,
     ``Aw``/``A`` and repeated groups ``n(...)``.  Output stops at the first
-    data descriptor left without a value (as in Fortran).
+    data descriptor left without a value (as in Fortran).  Values left when
+    the statement ends start a new record at the last top-level group
+    (format reversion, e.g. the vector FORMAT 1004 prints six numbers a
+    line); a statement without such a group raises instead.  ``nX`` only
+    moves the position: blanks are written when something follows in the
+    record, so records never end with ``X`` blanks.
 
     Returns
     -------
     str
         The records, joined by newlines (``/`` starts a new record).
     """
-    out, scale, queue = [], 0, list(values)
-    for item in _parse(fmt):
-        kind = item[0]
-        if kind in _DATA and not queue:
-            break
-        if kind == "lit":
-            out.append(item[1])
-        elif kind == "x":
-            out.append(" " * item[1])
-        elif kind == "p":
-            scale = item[1]
-        elif kind == "/":
+    items, revert = _parse(fmt)
+    queue, out, state, k = list(values), [], {"scale": 0, "pad": 0}, 0
+    while True:
+        if k == len(items):
+            if not queue:
+                break
+            if revert is None or not any(item[0] in _DATA for item in items[revert:]):
+                raise ValueError(f"{len(queue)} value(s) left over by FORMAT {fmt!r}")
             out.append("\n")
-        else:
-            out.append(_edit(item, queue.pop(0), scale))
-    if queue:
-        raise ValueError(f"{len(queue)} value(s) left over by FORMAT {fmt!r}")
+            state["pad"], k = 0, revert
+            continue
+        item, k = items[k], k + 1
+        if item[0] in _DATA and not queue:
+            break
+        _apply(item, queue, out, state)
     return "".join(out)
+
+
+def _apply(item, queue, out, state):
+    """One edit descriptor: position (``x``, ``/``), scale (``p``) or output."""
+    kind = item[0]
+    if kind == "x":
+        state["pad"] += item[1]
+    elif kind == "p":
+        state["scale"] = item[1]
+    elif kind == "/":
+        out.append("\n")
+        state["pad"] = 0
+    else:
+        text = item[1] if kind == "lit" else _edit(item, queue.pop(0), state["scale"])
+        out.append(" " * state["pad"] + text)
+        state["pad"] = 0
 
 
 _DATA = ("i", "d", "e", "a")
@@ -468,13 +493,18 @@ def summary_table(trace, *, nf="fg"):
     if start is None or end is None:
         missing = "run_start" if start is None else "termination"
         raise ValueError(f"the trace has no {missing} event (interrupted or level 'off')")
-    count = _total_fg(trace) if nf == "fg" else end.nfev
-    records = [fortran_format(FMT_SUMMARY_LEGEND), fortran_format(FMT_SUMMARY_HEADER),
-               fortran_format(FMT_SUMMARY_ROW, start.n, end.iteration, count,
-                              end.n_segments_total, end.n_skipped, end.n_active, end.projg,
-                              end.f),
-               fortran_format(FMT_TASK, fortran_task(end.message).ljust(60))]
+    records = _summary_records(trace, start, end, nf)
+    records.append(fortran_format(FMT_TASK, fortran_task(end.message).ljust(60)))
     return "\n".join(records) + "\n"
+
+
+def _summary_records(trace, start, end, nf="fg"):
+    """prn3lb 3003 / 3004 / 3005: legend, header and the row of totals."""
+    count = _total_fg(trace) if nf == "fg" else end.nfev
+    return [fortran_format(FMT_SUMMARY_LEGEND), fortran_format(FMT_SUMMARY_HEADER),
+            fortran_format(FMT_SUMMARY_ROW, start.n, end.iteration, count,
+                           end.n_segments_total, end.n_skipped, end.n_active, end.projg,
+                           end.f)]
 
 
 def events_text(trace, kinds=None, iteration=None):
@@ -547,5 +577,558 @@ def compact(value):
     return str(value)
 
 
+# ------------------------------------------------- classic printed output
+#: Marks a line printed in place of numbers the trace does not hold.
+NOT_RECORDED = "not recorded in the trace"
+#: prn1lb 7001 (what SciPy 1.14 and L-BFGS-B 3.0 print on unit 6).
+FMT_RUNNING = ("('RUNNING THE L-BFGS-B CODE',/,/,'           * * *',/,/,"
+               "'Machine precision =',1p,d10.3)")
+#: prn1lb / prn2lb / prn3lb 1004: a vector, six numbers a line.
+FMT_VECTOR = "(/,a4,1p,6(1x,d11.4),/,(4x,1p,6(1x,d11.4)))"
+FMT_AT_X0 = "(/,'At X0 ',i9,' variables are exactly at the bounds')"          # active 1001
+FMT_AT_ITERATE = "(/,'At iterate',i5,4x,'f= ',1p,d12.5,4x,'|proj g|= ',1p,d12.5)"  # 1002/2001
+FMT_ITERATION = "(//,'ITERATION ',i5)"                                           # mainlb 1001
+FMT_CAUCHY_ENTER = "(/,'---------------- CAUCHY entered-------------------')"   # cauchy 3010
+FMT_CAUCHY_EXIT = "(/,'---------------- exit CAUCHY----------------------',/)"  # cauchy 2010
+FMT_PIECE = "('Piece    ',i3,' --f1, f2 at start point ',1p,2(1x,d11.4))"      # cauchy 4010
+FMT_NEXT_BREAK = "('Distance to the next break point =  ',1p,d11.4)"           # cauchy 5010
+FMT_STATIONARY = "('Distance to the stationary point =  ',1p,d11.4)"           # cauchy 6010
+FMT_SUBSM_ENTER = "(/,'----------------SUBSM entered-----------------',/)"     # subsm 1001
+FMT_SUBSM_EXIT = "(/,'----------------exit SUBSM --------------------',/)"     # subsm 1004
+FMT_SKIPPED = "('  ys=',1p,e10.3,'  -gs=',1p,e10.3,' BFGS update SKIPPED')"    # mainlb 1004
+_REFRESH = "'   refresh the lbfgs memory and restart the iteration.')"
+#: mainlb 1005-1008: why the memory was discarded (MemoryReset.reason).
+FMT_RESET = {
+    "cauchy_singular": "(/,' Singular triangular system detected;',/," + _REFRESH,
+    "subspace_singular": "(/,' Singular triangular system detected;',/," + _REFRESH,
+    "formk_not_positive_definite": ("(/,' Nonpositive definiteness in Cholesky factorization"
+                                    " in formk;',/," + _REFRESH),
+    "formt_not_positive_definite": ("(/,' Nonpositive definiteness in Cholesky factorization"
+                                    " in formt;',/," + _REFRESH),
+    "line_search_failed": "(/,' Bad direction in the line search;',/," + _REFRESH,
+}
+#: prn3lb 9014 / 9019 / 9015 as SciPy 1.14.1 prints them (9019 names MAXLS).
+FMT_INFO_SCIPY = {
+    "not_descent": FMT_INFO["not_descent"],
+    "maxls": ("(/,' Line search cannot locate an adequate point after MAXLS',/,"
+              "'  function and gradient evaluations.',/,'  Previous x, f and g restored.',/,"
+              "' Possible causes: 1 error in function or gradient evaluation;',/,"
+              "'                  2 rounding error dominate computation.')"),
+    "many_trials": ("(/,' Warning:  more than 10 function and gradient',/,"
+                    "'   evaluations in the last line search.  Termination',/,"
+                    "'   may possibly be caused by a bad search direction.')"),
+}
+#: Memory resets after which mainlb goes back to label 222 (prints ITERATION
+#: again) without a new ``iteration_start`` event.
+_RESTART_INSIDE = ("cauchy_singular", "formk_not_positive_definite", "subspace_singular")
+#: R ``optim(control = list(trace = k))`` -> the iprint R passes to setulb.
+R_IPRINT = {1: -1, 2: 0, 3: None, 4: 99, 5: 100, 6: 101}
+
+
+def _at_least(level):
+    return lambda p: p.iprint >= level
+
+
+def _below(low, high):
+    return lambda p: low <= p.iprint < high
+
+
+def _converged_and(level):
+    return lambda p: p.converged and p.iprint >= level
+
+
+def _fortran(fmt, *values):
+    return fortran_format(fmt, *values) + "\n"
+
+
+def _listed(*items):
+    return list_directed(*items) + "\n"
+
+
+def _note(what):
+    return f" ({NOT_RECORDED}: {what})\n"
+
+
+def _fortran_vector(label, values, why):
+    if values is None:
+        return f"\n{label.rjust(4)} ({NOT_RECORDED}: {why})\n"
+    return _fortran(FMT_VECTOR, label, *values)
+
+
+def _r_vector(label, values, why):
+    if values is None:
+        return f"{label} ({NOT_RECORDED}: {why})\n"
+    return f"{label} " + "".join("%g " % v for v in values) + "\n"
+
+
+def _fortran_gcp(segment, f1, f2, dtm):
+    return (_listed() + _listed("GCP found in this segment") + _fortran(FMT_PIECE, segment, f1, f2)
+            + _fortran(FMT_STATIONARY, dtm))
+
+
+def _fortran_summary(trace, start, end):
+    return "\n".join(_summary_records(trace, start, end)) + "\n"
+
+
+def _r_summary(trace, start, end):
+    return ("\niterations %d\nfunction evaluations %d\nsegments explored during Cauchy searches %d"
+            "\nBFGS updates skipped %d\nactive bounds at final generalized Cauchy point %d\n"
+            "norm of the final projected gradient %g\nfinal function value %g\n\n"
+            % (end.iteration, _total_fg(trace), end.n_segments_total, end.n_skipped,
+               end.n_active, end.projg, end.f))
+
+
+def _r_final(end):
+    tail = "converged\n" if end.status == 0 else "stopped after %i iterations\n" % end.nit
+    return "final  value %f \n" % end.f + tail
+
+
+#: Each message: (when(printer) -> bool, text(*values) -> str).  The walker
+#: (:class:`_Classic`) decides which messages an event produces and with which
+#: values; a dialect decides the words and the iprint level of each one.
+FORTRAN_DIALECT = {
+    "header": (_at_least(0), lambda n, m: _fortran(FMT_RUNNING, EPSMCH)
+               + _listed("N = ", n, "    M = ", m)),
+    "start_vector": (_at_least(101), _fortran_vector),
+    "unconstrained": (_at_least(0), lambda: _listed("This problem is unconstrained.")),
+    "at_x0": (_at_least(1), lambda k: _fortran(FMT_AT_X0, k)),
+    "at_iterate0": (_at_least(1), lambda k, f, g: _fortran(FMT_AT_ITERATE, k, f, g)),
+    "iteration": (_at_least(99), lambda k: _fortran(FMT_ITERATION, k + 1)),
+    "subgnorm0": (_at_least(0), lambda: _listed("Subgnorm = 0.  GCP = X.")),
+    "cauchy_enter": (_at_least(99), lambda: _fortran(FMT_CAUCHY_ENTER)),
+    "breakpoints": (_at_least(99), lambda k: _listed("There are ", k, "  breakpoints ")),
+    "piece": (_at_least(100), lambda j, f1, f2, dt, dtm: "\n" + _fortran(FMT_PIECE, j, f1, f2)
+              + _fortran(FMT_NEXT_BREAK, dt) + _fortran(FMT_STATIONARY, dtm)),
+    "fixed": (_at_least(100), lambda i: _listed("Variable  ", i, "  is fixed.")),
+    "gcp_found": (_at_least(99), _fortran_gcp),
+    "segments_missing": (_at_least(99), _note),
+    "cauchy_x": (_at_least(101), lambda why: f"Cauchy X =   ({NOT_RECORDED}: {why})\n"),
+    "cauchy_exit": (_at_least(99), lambda: _fortran(FMT_CAUCHY_EXIT)),
+    "leaves": (_at_least(100), lambda i: _listed("Variable ", i,
+                                                 " leaves the set of free variables")),
+    "enters": (_at_least(100), lambda i: _listed("Variable ", i,
+                                                 " enters the set of free variables")),
+    "moves_missing": (_at_least(100), _note),
+    "leave_enter": (_at_least(99), lambda a, b: _listed(a, " variables leave; ", b,
+                                                        " variables enter")),
+    "free_at_gcp": (_at_least(99), lambda k, it: _listed(k, " variables are free at GCP ", it)),
+    "subsm_enter": (_at_least(99), lambda: _fortran(FMT_SUBSM_ENTER)),
+    "positive_dd": (_at_least(0), lambda: _listed(" Positive dir derivative in projection ")
+                    + _listed(" Using the backtracking step ")),
+    "subsm_exit": (_at_least(99), lambda: _fortran(FMT_SUBSM_EXIT)),
+    "ascent": (_at_least(0), lambda gd: _note("ascent direction in projection gd") if gd is None
+               else _listed(" ascent direction in projection gd = ", gd)),
+    "line_search": (_at_least(99), lambda k, step: _listed("LINE SEARCH", k,
+                                                           " times; norm of step = ", step)),
+    "at_iterate_each": (_at_least(99), lambda k, f, g: _fortran(FMT_AT_ITERATE, k, f, g)),
+    "at_iterate_every": (_below(1, 99), lambda k, f, g: _fortran(FMT_AT_ITERATE, k, f, g)),
+    "x_vector": (_at_least(101), _fortran_vector),
+    "g_vector": (_at_least(101), _fortran_vector),
+    "skipped": (_at_least(1), lambda ys, gs: _fortran(FMT_SKIPPED, ys, gs)),
+    **{"reset_" + reason: (_at_least(1), lambda fmt=fmt: _fortran(fmt))
+       for reason, fmt in FMT_RESET.items()},
+    "summary": (_at_least(0), _fortran_summary),
+    "final_x": (_at_least(100), _fortran_vector),
+    "final_f": (_at_least(1), lambda f: _listed(" F =", f)),
+    "task": (_at_least(0), lambda message: _fortran(FMT_TASK, fortran_task(message).ljust(60))),
+    **{"info_" + key: (_at_least(0), lambda fmt=fmt: _fortran(fmt))
+       for key, fmt in FMT_INFO_SCIPY.items()},
+}
+
+#: R's ``src/appl/lbfgsb.c`` (L-BFGS-B 2.3 translated to C, reworded) and the
+#: driver ``lbfgsb()`` in ``src/appl/optim.c``.
+R_DIALECT = {
+    "header": (_at_least(0), lambda n, m: "N = %d, M = %d machine precision = %g\n"
+               % (n, m, EPSMCH)),
+    "start_vector": (_at_least(100), _r_vector),
+    "unconstrained": (_at_least(0), lambda: "This problem is unconstrained.\n"),
+    "at_x0": (_at_least(1), lambda k: "At X0, %d variables are exactly at the bounds\n" % k),
+    "at_iterate0": (_at_least(1), lambda k, f, g: "At iterate %5d  f= %12.5g  |proj g|= %12.5g\n"
+                    % (k, f, g)),
+    "iteration": (_at_least(99), lambda k: "Iteration %5d\n" % k),
+    "subgnorm0": (_at_least(0), lambda: "Subgnorm = 0.  GCP = X.\n"),
+    "cauchy_enter": (_at_least(99), lambda: "\n---------------- CAUCHY entered-------------------"
+                     "\n\n"),
+    "breakpoints": (_at_least(99), lambda k: "There are %d  breakpoints\n" % k),
+    "piece": (_at_least(100), lambda j, f1, f2, dt, dtm: (
+        "\nPiece    %3i f1, f2 at start point %11.4e %11.4e\n" % (j, f1, f2)
+        + "Distance to the next break point =  %11.4e\n" % dt
+        + "Distance to the stationary point =  %11.4e\n" % dtm)),
+    "fixed": (_at_least(100), lambda i: "Variable  %d  is fixed.\n" % i),
+    "gcp_found": (_at_least(99), lambda j, f1, f2, dtm: (
+        "\nGCP found in this segment\n"
+        + "Piece    %3i f1, f2 at start point %11.4e %11.4e\n" % (j, f1, f2)
+        + "Distance to the stationary point =  %11.4e\n" % dtm)),
+    "segments_missing": (_at_least(99), _note),
+    "cauchy_x": (_at_least(100), lambda why: f"Cauchy X =   ({NOT_RECORDED}: {why})\n"),
+    "cauchy_exit": (_at_least(99), lambda: "\n---------------- exit CAUCHY----------------------"
+                    "\n\n"),
+    "leaves": (_at_least(100), lambda i: "Variable %d leaves the set of free variables\n" % i),
+    "enters": (_at_least(100), lambda i: "Variable %d enters the set of free variables\n" % i),
+    "moves_missing": (_at_least(100), _note),
+    "leave_enter": (_at_least(100), lambda a, b: "%d variables leave; %d variables enter\n"
+                    % (a, b)),
+    "free_at_gcp": (_at_least(99), lambda k, it: "%d  variables are free at GCP on iteration %d\n"
+                    % (k, it)),
+    "line_search": (_at_least(99), lambda k, step: "LINE SEARCH %d times; norm of step = %g\n"
+                    % (k, step)),
+    "at_iterate_every": (_below(1, 99), lambda k, f, g: (
+        "At iterate %5d  f = %12.5g  |proj g|=  %12.5g\n" % (k, f, g))),
+    "x_vector": (_at_least(101), _r_vector),
+    "g_vector": (_at_least(101), _r_vector),
+    "skipped": (_at_least(1), lambda ys, gs: "ys=%10.3e  -gs=%10.3e, BFGS update SKIPPED\n"
+                % (ys, gs)),
+    "reset_cauchy_singular": (_at_least(1), lambda: "Singular triangular system detected;\n"
+                              "   refresh the lbfgs memory and restart the iteration.\n"),
+    "reset_subspace_singular": (_at_least(1), lambda: "Singular triangular system detected;\n"
+                                "   refresh the lbfgs memory and restart the iteration.\n"),
+    "reset_formk_not_positive_definite": (_at_least(0), lambda: (
+        "Nonpositive definiteness in Cholesky factorization in formk;\n"
+        "   refresh the lbfgs memory and restart the iteration.\n")),
+    "reset_formt_not_positive_definite": (_at_least(0), lambda: (
+        "Nonpositive definiteness in Cholesky factorization in formt();\n"
+        "   refresh the lbfgs memory and restart the iteration.\n")),
+    "reset_line_search_failed": (_at_least(1), lambda: "Bad direction in the line search;\n"
+                                 "   refresh the lbfgs memory and restart the iteration.\n"),
+    "summary": (_converged_and(0), _r_summary),
+    "final_x": (_converged_and(100), _r_vector),
+    "final_f": (_converged_and(1), lambda f: "F = %g\n" % f),
+    "info_not_descent": (_at_least(0), lambda: "Derivative >= 0, backtracking line search "
+                         "impossible."),
+    "info_maxls": (_at_least(0), lambda: "Line search cannot locate an adequate point after 20 "
+                   "function\nand gradient evaluations\n"),
+    "info_many_trials": (_at_least(0), lambda: "Warning:  more than 10 function and gradient "
+                         "evaluations\n   in the last line search\n"),
+    "driver_iter": (lambda p: p.rtrace == 1, lambda k, f: "iter %4d value %f\n" % (k, f)),
+    "driver_final": (lambda p: p.rtrace >= 1, _r_final),
+}
+
+
+class _Classic:
+    """Walk a trace in order and print what the solver would have printed.
+
+    One handler per event kind decides which messages the event produces
+    (mirroring where mainlb / active / cauchy / freev / subsm / lnsrlb /
+    prn1lb-prn3lb write); the dialect gives words and levels.  Numbers the
+    trace lacks are never made up: a line saying :data:`NOT_RECORDED` is
+    printed in their place.
+    """
+
+    def __init__(self, trace, dialect, iprint, rtrace=0, report=10):
+        self.trace = as_trace(trace)
+        self.start = _first(self.trace, "run_start")
+        if self.start is None:
+            raise ValueError("the trace has no run_start event (level 'off' or empty)")
+        self.dialect, self.iprint, self.rtrace, self.report = dialect, iprint, rtrace, report
+        self.out, self.segments, self.search, self.stp = [], [], None, 1.0
+        self.col, self.pos, self.converged = 0, 0, False
+
+    def text(self):
+        for pos, event in enumerate(self.trace.events):
+            self.pos = pos
+            handler = getattr(self, "_" + event.kind, None)
+            if handler is not None:
+                handler(event)
+        return "".join(self.out)
+
+    def on(self, key):
+        entry = self.dialect.get(key)
+        return entry is not None and entry[0](self)
+
+    def say(self, key, *values):
+        if self.on(key):
+            self.out.append(self.dialect[key][1](*values))
+
+    def _next(self, kind):
+        """The next event of this kind after the current one, or None."""
+        return next((e for e in self.trace.events[self.pos + 1:] if e.kind == kind), None)
+
+    # ---------------------------------------------------- start and iterate 0
+    def _run_start(self, e):
+        self.say("header", e.n, e.m)
+        bounds = "the bounds l and u are not part of the trace"
+        first = self._next("line_search_start")
+        x0 = list(first.x) if first is not None and first.x else None
+        self.say("start_vector", "L =", None, bounds)
+        self.say("start_vector", "X0 =", x0, _x_reason(self.start, "x0"))
+        self.say("start_vector", "U =", None, bounds)
+        if not e.n_bounded:
+            self.say("unconstrained")
+
+    def _initial_point(self, e):
+        self.say("at_x0", e.n_at_bound)
+        self.say("at_iterate0", 0, e.f, e.projg)
+
+    def _iteration_start(self, e):
+        self.col = e.col
+        self.say("iteration", e.iteration)
+
+    # ------------------------------------------------------------ Cauchy search
+    def _cauchy_breakpoint(self, e):
+        self.segments.append(e)
+
+    def _cauchy_point(self, e):
+        segments, self.segments = self.segments, []
+        if e.skipped == "unconstrained":
+            return
+        if e.skipped == "zero_projected_gradient":
+            return self.say("subgnorm0")
+        self.say("cauchy_enter")
+        if e.n_segments == 0:           # d = 0: cauchy returns before 'There are'
+            return self.say("cauchy_x", "the Cauchy point xcp") if self.iprint > 100 else None
+        self.say("breakpoints", e.n_breakpoints)
+        if segments and e.n_breakpoints:    # without breakpoints the loop never ran
+            self._segments(e, segments)
+        else:
+            self._unrecorded_segments(e)
+        self.say("cauchy_x", "the Cauchy point xcp")
+        self.say("cauchy_exit")
+
+    def _segments(self, e, segments):
+        """Pieces, fixed variables and the GCP line, as the cauchy loop prints them."""
+        for s in segments:
+            if math.isinf(s.dt):        # every breakpoint passed: f1 = f2 = 0 if bounded
+                zero = s.dtm == 0.0
+                return self.say("gcp_found", s.segment, 0.0 if zero else s.f1,
+                                0.0 if zero else s.f2, s.dtm)
+            if s.dt != 0.0:
+                self.say("piece", s.segment, s.f1, s.f2, s.dt, s.dtm)
+            if s.gcp_in_segment:
+                return self.say("gcp_found", s.segment, s.f1, s.f2, s.dtm)
+            self.say("fixed", s.variable + 1)
+            if s.segment == e.n_breakpoints == self.start.n:
+                return                  # all n variables fixed: no GCP lines
+
+    def _unrecorded_segments(self, e):
+        """No breakpoint events.  Without breakpoints and with B = I the GCP is
+        x - g: f1 = -||d||^2, f2 = ||d||^2, dt* = 1, d from the line search."""
+        search = self._next("line_search_start")
+        if e.n_breakpoints == 0 and self.col == 0 and search is not None:
+            return self.say("gcp_found", 1, -search.dnorm ** 2, search.dnorm ** 2, 1.0)
+        why = ("the segment's f1, f2" if e.n_breakpoints == 0 else
+               f"the {e.n_segments} Cauchy segment(s); record with trace='full'")
+        self.say("segments_missing", why)
+
+    def _free_set(self, e):
+        if e.iteration > 0 and self.start.n_bounded:
+            self._moves(e)
+            self.say("leave_enter", e.n_leaving, e.n_entering)
+        self.say("free_at_gcp", e.n_free, e.iteration + 1)
+
+    def _moves(self, e):
+        """freev prints leaving variables in its scan order, then entering ones."""
+        if len(e.leaving) != e.n_leaving or len(e.entering) != e.n_entering:
+            return self.say("moves_missing", "which variables leave and enter the free set; "
+                            "record with trace='full'")
+        for i in reversed(e.leaving):
+            self.say("leaves", i + 1)
+        for i in e.entering:
+            self.say("enters", i + 1)
+
+    # --------------------------------------------------- subspace, line search
+    def _subspace_step(self, e):
+        if e.outcome.startswith("skipped"):
+            return
+        self.say("subsm_enter")
+        if e.dd_p > 0.0:
+            self.say("positive_dd")
+        self.say("subsm_exit")
+
+    def _line_search_start(self, e):
+        self.search = e
+
+    def _line_search_end(self, e):
+        self.stp = e.stp
+        if e.outcome == "not_descent":      # no line_search_start: g'd not in the trace
+            self.say("ascent", None)
+
+    def _iteration_end(self, e):
+        self.say("line_search", e.itls, e.tstep)
+        self.say("at_iterate_each", e.iteration, e.f, e.projg)
+        if self.iprint > 0 and e.iteration % self.iprint == 0:
+            self.say("at_iterate_every", e.iteration, e.f, e.projg)
+        if self.on("x_vector"):
+            self.say("x_vector", "X =", self._x_now(), _x_reason(self.start, "iterates"))
+            self.say("g_vector", "G =", None, "gradient vectors")
+        if e.iteration % self.report == 0:
+            self.say("driver_iter", e.iteration, e.f)
+
+    def _x_now(self):
+        """x after the last line search: the next search's start point, else
+        the accepted trial t + stp d (lnsrlb: z itself when stp = 1)."""
+        following = self._next("line_search_start")
+        if following is not None and following.x:
+            return list(following.x)
+        if self.search is None or not self.search.x:
+            return None
+        x, d = np.asarray(self.search.x), np.asarray(self.search.d)
+        return list(x + d if self.stp == 1.0 else self.stp * d + x)
+
+    def _bfgs_update(self, e):
+        if not e.applied:
+            self.say("skipped", e.sy, e.threshold / EPSMCH)
+
+    def _memory_reset(self, e):
+        if e.reason == "subspace_singular" and e.info != -8:
+            self.say("subsm_enter")             # subsm failed (cmprlb fails with -8)
+        if e.reason == "cauchy_singular":
+            self.say("cauchy_enter")
+        self.say("reset_" + e.reason)
+        self.col = 0
+        if e.reason in _RESTART_INSIDE:
+            self.say("iteration", e.iteration)
+
+    # ------------------------------------------------------------------ the end
+    def _termination(self, e):
+        self.converged = e.message.startswith("CONVERGENCE")
+        self.say("summary", self.trace, self.start, e)
+        if self.on("final_x"):
+            failed = e.message.startswith("ABNORMAL")
+            x = (list(self.search.x) or None) if failed and self.search else self._x_now()
+            self.say("final_x", "X =", x, _x_reason(self.start, "iterates"))
+        self.say("final_f", e.f)
+        self.say("task", e.message)
+        info = _info_key(self.trace, e)
+        if info:
+            self.say("info_" + info)
+        self.say("driver_final", e)
+
+
+def _x_reason(start, what):
+    level = "" if start.level == "full" else "; record with trace='full'"
+    return f"{what}{level}"
+
+
+def _info_key(trace, end):
+    """prn3lb's ``info`` for this ending: maxls (-9), not_descent (-4),
+    many_trials (-5: f-test convergence after >= 10 backtracks), or None."""
+    failure = _failed_search(trace, end)
+    if failure is not None:
+        return failure.outcome
+    last = _last(trace.events, "iteration_end")
+    if "RELATIVE REDUCTION" in end.message and last is not None and last.itls >= 10:
+        return "many_trials"
+    return None
+
+
+def classic_text(trace, iprint=0):
+    """What L-BFGS-B printed with ``iprint`` (SciPy 1.14.1 / Fortran 3.0), from a trace.
+
+    Levels: ``< 0`` nothing; ``0`` header, one-off notices, the end-of-run
+    table and task; ``0 < k < 99`` also ``At iterate`` every k iterations,
+    skipped updates and memory refreshes; ``99`` every iteration in detail
+    (Cauchy search, free set, subspace minimization, line search); ``100``
+    also every Cauchy segment, fixed / leaving / entering variables and the
+    final ``X``; ``101`` also the vectors after each iteration.
+
+    The text is one stream in the order the Fortran wrote it (SciPy 1.14 sent
+    the notices and ``info`` messages to stderr, 3.0 to stdout).  Not
+    reproduced: the timing lines (``Total User time``, ``Cauchy time``...).
+    Needs ``trace="full"`` for Cauchy segments, leaving / entering indices
+    and the ``X`` vectors; ``L``, ``U``, ``G`` and ``Cauchy X`` are never in
+    a trace: one line saying so stands in their place.
+    """
+    if iprint < 0:
+        return ""
+    return _Classic(trace, FORTRAN_DIALECT, int(iprint)).text()
+
+
+def r_trace_text(trace, level=1, report=10):
+    """What R's ``optim(method = "L-BFGS-B", control = list(trace = level))`` printed.
+
+    ``level`` 1 prints ``iter k value f`` every ``report`` iterations (R's
+    ``REPORT``, default 10); 2-6 run setulb with iprint 0, ``report``, 99,
+    100, 101 and R's reworded C messages; every level ends with ``final
+    value`` and ``converged`` / ``stopped after k iterations``.  R prints
+    ``a variables leave; b variables enter`` once per variable that was
+    active (a loop-placement slip in R); it is printed once here.
+    """
+    if level not in R_IPRINT:
+        raise ValueError(f"R trace level must be 1-6, got {level!r}")
+    iprint = report if R_IPRINT[level] is None else R_IPRINT[level]
+    return _Classic(trace, R_DIALECT, iprint, rtrace=level, report=report).text()
+
+
+_GD = "g'd(stp)"
+TRIALS_HEADER = (f"{'it':>4} {'trial':>5} {'stp':>14} {'f(stp)':>16} {_GD:>16}"
+                 f"{'SD':>3}{'CV':>3}  {'bracket [stx, sty]':<33} {'stage':>5} {'case':>4} task")
+
+
+def trials_text(trace):
+    """One line per line-search trial: what no Fortran level printed.
+
+    Each search starts with a line giving f(0), g'd(0), ||d||, stpmax and the
+    first step; each evaluated trial gives stp, f, g'd, the sufficient
+    decrease (SD) and curvature (CV) tests (``y``/``-``), the bracket
+    [stx, sty] (``open`` while no minimizer is bracketed), the dcsrch stage,
+    the dcstep case that chose the next step, dcsrch's task and message; the
+    search ends with its outcome and the accepted step.
+    """
+    lines = [TRIALS_HEADER]
+    for e in as_trace(trace):
+        if e.kind in _TRIAL_LINES:
+            lines.append(_TRIAL_LINES[e.kind](e))
+    return "\n".join(lines) + "\n"
+
+
+def _search_start_line(e):
+    return (f"{e.iteration + 1:4d} search  f(0)= {e.f0:.8e}  g'd(0)= {e.gd:.8e}  "
+            f"||d||= {e.dnorm:.6e}  stpmax= {e.stpmax:.6e}  first stp= {e.stp:.6e}")
+
+
+def _trial_line(e):
+    bracket = f"[{e.stx:.6e}, {e.sty:.6e}]" + ("     " if e.brackt else " open")
+    flags = f"{'y' if e.sufficient_decrease else '-':>3}{'y' if e.curvature else '-':>3}"
+    task = e.task + (f" {e.message}" if e.message else "")
+    return (f"{e.iteration + 1:4d} {e.trial:5d} {e.stp:14.6e} {e.f:16.8e} {e.gd:16.8e}{flags}"
+            f"  {bracket} {e.stage:5d} {e.case:4d} {task}")
+
+
+def _search_end_line(e):
+    text = f" ({e.message})" if e.message else ""
+    return (f"{e.iteration + 1:4d} end     {e.outcome}{text}: stp= {e.stp:.6e}  "
+            f"{e.n_trials} trial(s)  step norm= {e.xstep:.6e}")
+
+
+_TRIAL_LINES = {"line_search_start": _search_start_line, "line_search_trial": _trial_line,
+                "line_search_end": _search_end_line}
+
+
+# --------------------------------------------- iprint / disp for minimize()
+def iprint_from(iprint=-1, disp=None):
+    """The effective ``iprint``, as SciPy 1.14's ``_minimize_lbfgsb``: ``disp``,
+    when not None, overrides it (``disp`` 0 / False -> -1, else ``int(disp)``,
+    so ``disp=True`` means ``iprint=1``)."""
+    if disp is not None:
+        iprint = -1 if disp == 0 else int(disp)
+    if isinstance(iprint, bool) or not isinstance(iprint, (int, np.integer)):
+        raise TypeError(f"iprint must be an integer, got {iprint!r}")
+    return int(iprint)
+
+
+def tracer_for_iprint(tracer, iprint):
+    """The tracer to run with so that ``iprint`` can be printed from its trace:
+    events kept in memory, level ``"iteration"`` (``"full"`` from 99 on)."""
+    if iprint < 0:
+        return tracer
+    level = "full" if iprint >= 99 else "iteration"
+    if LEVELS[tracer.level] >= LEVELS[level] and tracer.memory:
+        return tracer
+    level = max(level, tracer.level, key=LEVELS.get)
+    return dataclasses.replace(tracer, level=level, memory=True)
+
+
+def print_iprint(result, iprint, file=None):
+    """Print :func:`classic_text` of a finished run (``minimize(iprint=...)``)."""
+    if iprint >= 0 and result.get("trace") is not None and len(result["trace"]):
+        stream = sys.stdout if file is None else file
+        stream.write(classic_text(result["trace"], iprint))
+        stream.flush()
+
+
 #: Text renderings by name (used by ``lbfgsb-py show --format``).
-RENDERERS = {"table": iteration_table, "summary": summary_table, "events": events_text}
+RENDERERS = {"table": iteration_table, "iterate.dat": iteration_table, "summary": summary_table,
+             "events": events_text, "trials": trials_text,
+             **{f"iprint{k}": functools.partial(classic_text, iprint=k)
+                for k in (0, 1, 99, 100, 101)},
+             **{f"r-trace{k}": functools.partial(r_trace_text, level=k) for k in range(1, 7)}}

@@ -277,5 +277,7 @@ def test_iteration_events_cover_restarts():
 
 
 def test_renderers_registry():
-    assert set(RENDERERS) == {"table", "summary", "events"}
+    assert {"table", "summary", "events", "iterate.dat", "trials", "iprint0", "iprint1",
+            "iprint99", "iprint100", "iprint101"} <= set(RENDERERS)
+    assert {f"r-trace{k}" for k in range(1, 7)} <= set(RENDERERS)
     assert RENDERERS["table"] is iteration_table
