@@ -249,23 +249,13 @@ class Engine:
 
     def _subspace_minimization(self):
         mem = self.memory
-        if self.wrk:
-            info = subspace.formk(self.wn, self.wn1, mem.ws, mem.wy, mem.sy, mem.theta,
-                                  mem.col, mem.head, self.index, self.nfree, self.indx2,
-                                  self.nenter, self.ileave, mem.updatd, mem.iupdat)
-            if info != 0:
-                return "formk", info
-        info = subspace.reduced_gradient(
-            self.x, self.g, mem.ws, mem.wy, mem.sy, mem.wt, self.z, self.r, self.c, self.v,
-            self.index, mem.theta, mem.col, mem.head, self.nfree, self.cnstnd)
-        if info != 0:
-            return "subsm", info
-        info, self.iword, alpha, dd_p = subspace.subspace_step(
-            self.z, self.r, self.xp, self.x, self.g, self.l, self.u, self.nbd, mem.ws, mem.wy,
-            self.wn, self.v, self.index, mem.theta, mem.col, mem.head, self.nfree,
-            self.variant_code)
-        if info != 0:
-            return "subsm", info
+        failed, info, self.iword, alpha, dd_p = subspace.minimize_subspace(
+            self.wn, self.wn1, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta, mem.col, mem.head,
+            mem.updatd, mem.iupdat, self.wrk, self.x, self.g, self.l, self.u, self.nbd, self.z,
+            self.r, self.xp, self.c, self.v, self.index, self.nfree, self.indx2, self.nenter,
+            self.ileave, self.cnstnd, self.variant_code)
+        if failed:
+            return ("formk" if failed == subspace.FAILED_FORMK else "subsm"), info
         if self.tracer.on:
             outcome = ("inside" if self.iword == subspace.SUB_CONVERGED and alpha == 1.0
                        else "backtracked" if (dd_p > 0.0 or alpha < 1.0) else "projected")

@@ -66,11 +66,10 @@ class LBFGSMemory:
         """
         self.updatd = True
         self.iupdat += 1
-        self.itail, self.col, self.head = matupd(
-            self.ws, self.wy, self.sy, self.ss, s, y, self.itail, self.iupdat,
-            self.col, self.head, sy_new, stp, dtd)
-        self.theta = yy / sy_new
-        return formt(self.wt, self.sy, self.ss, self.col, self.theta)
+        self.itail, self.col, self.head, self.theta, info = add_pair(
+            self.ws, self.wy, self.sy, self.ss, self.wt, s, y, self.itail, self.iupdat,
+            self.col, self.head, sy_new, yy, stp, dtd)
+        return info
 
     def slots(self):
         """Ring slots in logical (oldest-first) order."""
@@ -124,6 +123,17 @@ def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
     ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
     sy[col - 1, col - 1] = dr
     return itail, col, head
+
+
+@jit
+def add_pair(ws, wy, sy, ss, wt, d, r, itail, iupdat, col, head, dr, rr, stp, dtd):
+    """:func:`matupd`, theta = y'y / s'y, then :func:`formt`.
+
+    Returns ``(itail, col, head, theta, info)``.
+    """
+    itail, col, head = matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd)
+    theta = rr / dr
+    return itail, col, head, theta, formt(wt, sy, ss, col, theta)
 
 
 @jit

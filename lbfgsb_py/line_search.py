@@ -95,6 +95,25 @@ def norm2(d):
     return scale * np.sqrt(ssq)
 
 
+@jit
+def _start(x, g, d, l, u, nbd, cnstnd, iteration, t, r):
+    """||d||, stpmax, and the saved start point t = x, r = g."""
+    t[:] = x
+    r[:] = g
+    return norm2(d), max_step(x, d, l, u, nbd, cnstnd, iteration)
+
+
+@jit
+def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate):
+    """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0)."""
+    gd = _dense.dot(g, d)
+    if first and gd >= 0.0:
+        return gd, stp, task, 0, 0
+    stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
+                                               task, istate, dstate)
+    return gd, stp, task, msg, case
+
+
 class LineSearch:
     """State of one line search: the saved start point and the dcsrch state.
 
@@ -116,12 +135,9 @@ class LineSearch:
 
     def begin(self, x, f, g, d, l, u, nbd, cnstnd, boxed, iteration):
         """Set up a new search from (x, f, g) along d."""
-        self.dnorm = norm2(d)
+        self.dnorm, self.stpmx = _start(x, g, d, l, u, nbd, cnstnd, iteration, self.t, self.r)
         self.dtd = self.dnorm ** 2
-        self.stpmx = max_step(x, d, l, u, nbd, cnstnd, iteration)
         self.stp = initial_step(iteration, boxed, self.dnorm, self.stpmx)
-        self.t[:] = x
-        self.r[:] = g
         self.fold = f
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
@@ -132,14 +148,13 @@ class LineSearch:
         Returns None (instead of a bool) when the first directional derivative
         is not negative: no search is possible (SciPy info -4).
         """
-        self.gd = _dense.dot(g, d)
+        self.gd, self.stp, self.task, self.msg, self.case = _slope_and_search(
+            f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
+            self.dstate)
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:
                 return None
-        self.stp, self.task, self.msg, self.case = more_thuente.dcsrch(
-            f, self.gd, self.stp, FTOL, GTOL, XTOL, STPMIN, self.stpmx,
-            self.task, self.istate, self.dstate)
         if self.task in (more_thuente.CONVERGENCE, more_thuente.WARNING):
             return False
         self.ifun += 1

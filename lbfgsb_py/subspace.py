@@ -337,3 +337,33 @@ def subspace_step(z, d, xp, x, g, l, u, nbd, ws, wy, wn, wv, index, theta, col,
     z[:] = xp
     alpha = backtrack_step(z, d, l, u, nbd, index, nsub)
     return 0, SUB_BOUNDED, alpha, dd_p
+
+
+#: Which step of :func:`minimize_subspace` failed (0: none).
+FAILED_FORMK, FAILED_SUBSM = 1, 2
+
+
+@jit
+def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wrk, x, g,
+                      l, u, nbd, z, r, xp, c, v, index, nfree, indx2, nenter, ileave, cnstnd,
+                      variant):
+    """The whole subspace minimization: K (if the sets or memory changed), the
+    reduced gradient, the Newton step and its projection / backtracking.
+
+    Returns ``(failed, info, iword, alpha, dd_p)``; ``failed`` is 0,
+    :data:`FAILED_FORMK` or :data:`FAILED_SUBSM` (with SciPy's ``info``).
+    """
+    if wrk:
+        info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
+                     ileave, updatd, iupdat)
+        if info != 0:
+            return FAILED_FORMK, info, SUB_NOT_RUN, 1.0, 0.0
+    info = reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head, nfree,
+                            cnstnd)
+    if info != 0:
+        return FAILED_SUBSM, info, SUB_NOT_RUN, 1.0, 0.0
+    info, iword, alpha, dd_p = subspace_step(z, r, xp, x, g, l, u, nbd, ws, wy, wn, v, index,
+                                             theta, col, head, nfree, variant)
+    if info != 0:
+        return FAILED_SUBSM, info, iword, alpha, dd_p
+    return 0, 0, iword, alpha, dd_p
