@@ -38,7 +38,7 @@ CAUSES = {
                "iteration/evaluation limit or callback)",
     "bad_scaling": "variables or curvatures differ by orders of magnitude",
     "optimal_at_bounds": "converged, with some variables held at their bounds",
-    "converged": "converged: nothing wrong",
+    "converged": "nothing wrong: the run met its tolerance",
 }
 
 _OUTCOMES = ("optimal_at_bounds", "converged")

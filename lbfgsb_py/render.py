@@ -12,8 +12,14 @@ here and share the same pieces:
 2. *Trace helpers*: :func:`as_trace`, :func:`iteration_events` (the events of
    one iteration), :func:`fortran_task` (SciPy's message as the 3.0 task word).
 3. *Renderers*: :func:`iteration_table` (``iterate.dat``), :func:`summary_table`
-   (the end-of-run block), :func:`events_text` (one line per event), collected
-   in :data:`RENDERERS`.
+   (the end-of-run block), :func:`events_text` (one line per event),
+   :func:`classic_text` (what the Fortran printed with ``iprint`` = 0, k, 99,
+   100, 101), :func:`r_trace_text` (R ``optim`` ``trace`` 1-6) and
+   :func:`trials_text` (one line per line-search trial, which no Fortran level
+   printed), collected in :data:`RENDERERS`.  The classic texts come from one
+   walker over the events (:class:`_Classic`) and two message tables
+   (:data:`FORTRAN_DIALECT`, :data:`R_DIALECT`); ``minimize(iprint=...)``
+   prints through :func:`print_iprint`.
 
 The ``nf``/``Tnf`` columns count what the Fortran counts (``nfgv``): calls for
 f *and* g, i.e. the initial point plus one per line-search trial.  With
@@ -716,8 +722,8 @@ FORTRAN_DIALECT = {
     "positive_dd": (_at_least(0), lambda: _listed(" Positive dir derivative in projection ")
                     + _listed(" Using the backtracking step ")),
     "subsm_exit": (_at_least(99), lambda: _fortran(FMT_SUBSM_EXIT)),
-    "ascent": (_at_least(0), lambda gd: _note("ascent direction in projection gd") if gd is None
-               else _listed(" ascent direction in projection gd = ", gd)),
+    "ascent": (_at_least(0), lambda: f"  ascent direction in projection gd = ({NOT_RECORDED}: "
+               "g'd of a search stopped before its first trial)\n"),
     "line_search": (_at_least(99), lambda k, step: _listed("LINE SEARCH", k,
                                                            " times; norm of step = ", step)),
     "at_iterate_each": (_at_least(99), lambda k, f, g: _fortran(FMT_AT_ITERATE, k, f, g)),
@@ -741,6 +747,8 @@ R_DIALECT = {
     "header": (_at_least(0), lambda n, m: "N = %d, M = %d machine precision = %g\n"
                % (n, m, EPSMCH)),
     "start_vector": (_at_least(100), _r_vector),
+    "infeasible": (_at_least(0), lambda: "The initial X is infeasible.  Restart with its "
+                   "projection.\n"),
     "unconstrained": (_at_least(0), lambda: "This problem is unconstrained.\n"),
     "at_x0": (_at_least(1), lambda k: "At X0, %d variables are exactly at the bounds\n" % k),
     "at_iterate0": (_at_least(1), lambda k, f, g: "At iterate %5d  f= %12.5g  |proj g|= %12.5g\n"
@@ -848,10 +856,16 @@ class _Classic:
         self.say("header", e.n, e.m)
         bounds = "the bounds l and u are not part of the trace"
         first = self._next("line_search_start")
-        x0 = list(first.x) if first is not None and first.x else None
+        # SciPy clipped x0 before the Fortran saw it; R passes it unclipped, so its
+        # X0 line (printed before the projection) is the raw x0, not in the trace.
+        raw = e.n_projected and self.on("infeasible")
+        x0 = list(first.x) if first is not None and first.x and not raw else None
         self.say("start_vector", "L =", None, bounds)
-        self.say("start_vector", "X0 =", x0, _x_reason(self.start, "x0"))
+        self.say("start_vector", "X0 =", x0, "x0 before its projection" if raw
+                 else _x_reason(self.start, "x0"))
         self.say("start_vector", "U =", None, bounds)
+        if e.n_projected:
+            self.say("infeasible")
         if not e.n_bounded:
             self.say("unconstrained")
 
@@ -875,7 +889,9 @@ class _Classic:
             return self.say("subgnorm0")
         self.say("cauchy_enter")
         if e.n_segments == 0:           # d = 0: cauchy returns before 'There are'
-            return self.say("cauchy_x", "the Cauchy point xcp") if self.iprint > 100 else None
+            if self.iprint > 100:
+                self.say("cauchy_x", "the Cauchy point xcp")
+            return
         self.say("breakpoints", e.n_breakpoints)
         if segments and e.n_breakpoints:    # without breakpoints the loop never ran
             self._segments(e, segments)
@@ -940,7 +956,7 @@ class _Classic:
     def _line_search_end(self, e):
         self.stp = e.stp
         if e.outcome == "not_descent":      # no line_search_start: g'd not in the trace
-            self.say("ascent", None)
+            self.say("ascent")
 
     def _iteration_end(self, e):
         self.say("line_search", e.itls, e.tstep)
@@ -1022,8 +1038,11 @@ def classic_text(trace, iprint=0):
     final ``X``; ``101`` also the vectors after each iteration.
 
     The text is one stream in the order the Fortran wrote it (SciPy 1.14 sent
-    the notices and ``info`` messages to stderr, 3.0 to stdout).  Not
-    reproduced: the timing lines (``Total User time``, ``Cauchy time``...).
+    the notices and ``info`` messages to stderr, 3.0 to stdout).  Wording is
+    SciPy 1.14.1's (``... adequate point after MAXLS``); as there, x0 was
+    clipped into the box before the Fortran saw it, so 3.0's ``The initial X
+    is infeasible`` notice never appears.  Not reproduced: the timing lines
+    (``Total User time``, ``Cauchy time``...).
     Needs ``trace="full"`` for Cauchy segments, leaving / entering indices
     and the ``X`` vectors; ``L``, ``U``, ``G`` and ``Cauchy X`` are never in
     a trace: one line saying so stands in their place.
