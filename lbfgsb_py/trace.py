@@ -550,6 +550,27 @@ class LoggingSink:
         self.logger.debug("%s %s", event.kind, json.dumps(event.to_dict()))
 
 
+class BreakOn:
+    """A sink that drops into the debugger (``breakpoint()``) on chosen events.
+
+    ``Tracer(callback=BreakOn("line_search_trial", when=lambda e: e.f > 1e6))``
+    stops at the first trial with a huge f; the event is the local ``event``
+    and the solver state is one frame up (``up`` in pdb: ``self`` is the engine).
+    """
+
+    def __init__(self, *kinds, when=None):
+        unknown = set(kinds) - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"unknown event kind(s) {sorted(unknown)}; "
+                             f"known: {sorted(EVENT_TYPES)}")
+        self.kinds = kinds
+        self.when = when
+
+    def __call__(self, event):
+        if event.kind in self.kinds and (self.when is None or self.when(event)):
+            breakpoint()  # noqa: T100 - this sink exists to stop here
+
+
 @dataclass
 class Tracer:
     """Where events go and how many are built.

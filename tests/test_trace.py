@@ -140,3 +140,14 @@ def test_docs_page_matches_code():
         documented = set(re.findall(r"^\| `(\w+)` \|", sections[kind], flags=re.M))
         fields = {f.name for f in dataclasses.fields(cls)} - {"iteration", "nfev"}
         assert documented == fields, kind
+
+
+def test_break_on_sink_calls_the_debugger_hook(monkeypatch):
+    stops = []
+    monkeypatch.setattr("sys.breakpointhook", lambda *a, **k: stops.append(1))
+    sink = tr.BreakOn("line_search_trial", when=lambda e: e.trial >= 2)
+    res = lbfgsb_py.minimize(rosen, np.zeros(3), jac=rosen_der,
+                             trace=lbfgsb_py.Tracer(callback=sink))
+    assert len(stops) == sum(e.trial >= 2 for e in res.trace.of_kind("line_search_trial")) > 0
+    with pytest.raises(ValueError, match="unknown event kind"):
+        tr.BreakOn("line_search_trail")
