@@ -179,6 +179,14 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
     nleft = nbreak - 1
     passes = 0
     tj = 0.0
+    if nbreak == 0 and rec.shape[0] > 0:
+        # No breakpoint at all: one segment, unbounded on the right.
+        rec[0, 0] = -1.0
+        rec[0, 1] = np.inf
+        rec[0, 2] = np.inf
+        rec[0, 3] = f1
+        rec[0, 4] = f2
+        rec[0, 5] = dtm
     while nleft >= 0:
         tj0 = tj
         if passes == 0:
@@ -217,7 +225,12 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
             zibp = l[ibp] - x[ibp]
             xcp[ibp] = l[ibp]
             iwhere[ibp] = 1
-        nseg += 1
+        # Fortran stops here when all n variables are fixed, without counting a
+        # segment; SciPy's C falls through to the same xcp and c.  We follow the
+        # C arithmetic and the Fortran count.
+        all_fixed = nleft < 0 and nbreak == n
+        if not all_fixed:
+            nseg += 1
         dibp2 = dibp ** 2
         # Update f' and f'' for the next segment [BLNZ95 (4.14)-(4.15)].
         f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
@@ -248,7 +261,7 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
             dtm = 0.0
         else:
             dtm = -f1 / f2
-        if nleft < 0 and nseg <= rec.shape[0]:
+        if nleft < 0 and not all_fixed and nseg <= rec.shape[0]:
             rec[nseg - 1, 0] = -1.0
             rec[nseg - 1, 1] = np.inf
             rec[nseg - 1, 2] = np.inf

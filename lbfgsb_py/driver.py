@@ -286,10 +286,10 @@ class Engine:
         while True:
             stp_tried, trial = ls.stp, ls.ifun
             more = ls.test(self.f, self.g, self.d)
-            if more is None:
-                return self._line_search_end("not_descent", "")
             if tr.on:
                 self._emit_trial(stp_tried, trial)
+            if more is None:
+                return self._line_search_end("not_descent", "")
             if not more:
                 return self._line_search_end(
                     "converged" if ls.task == more_thuente.CONVERGENCE else "warning",
