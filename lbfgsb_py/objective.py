@@ -73,7 +73,7 @@ class Objective:
         if callable(self.jac):
             return as_gradient(self.jac(np.copy(x), *self.args), self.n, "jac")
         if self.jac is True:
-            return as_gradient(self._memo_g, self.n, "the gradient returned by fun")
+            return as_gradient(self._memo_g, self.n, "fun (its gradient, jac=True)")
         return self._finite_difference(x, f0)
 
     def _finite_difference(self, x, f0):
