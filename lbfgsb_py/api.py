@@ -108,14 +108,11 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
 
     Returns a :class:`Result`.
     """
-    x0 = check_x0(x0)
-    n = x0.shape[0]
-    lower, upper = parse_bounds(bounds, n)
-    check_options(maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
-                  maxiter=maxiter, maxls=maxls, variant=variant, jac=jac, fun=fun)
-    args = args if isinstance(args, tuple) else (args,)     # as SciPy
-    jac = None if jac is False else jac                     # SciPy: "None or False"
-    maxcor, maxfun, maxiter, maxls = (int(v) for v in (maxcor, maxfun, maxiter, maxls))
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+    x0, lower, upper, args, jac, options = checked_arguments(
+        x0, args, jac, bounds, maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
+        maxiter=maxiter, maxls=maxls, variant=variant)
     fixed = lower == upper
     if fixed.all():
         return _all_fixed(fun, lower, args, jac, make_tracer(trace))
@@ -132,9 +129,8 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     objective = Objective(fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
     tracer.open()
     try:
-        engine = Engine(x0, lower, upper, maxcor=maxcor, ftol=ftol, gtol=gtol, maxls=maxls,
-                        maxiter=maxiter, maxfun=maxfun, variant=variant, tracer=tracer,
-                        callback=halted if callback is not None else None)
+        engine = Engine(x0, lower, upper, tracer=tracer,
+                        callback=halted if callback is not None else None, **options)
         run(engine, objective)
     except BaseException as exc:
         _attach_trace(exc, tracer.trace)
@@ -325,10 +321,25 @@ def _nonnegative(name, value):
         raise ValueError(f"{name} must be >= 0, got {value}")
 
 
-def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, jac, fun):
+def checked_arguments(x0, args, jac, bounds, *, maxcor, ftol, gtol, eps, maxfun, maxiter,
+                      maxls, variant):
+    """Validate and normalise the arguments :func:`minimize` and ``Solver`` share.
+
+    Returns ``(x0, lower, upper, args, jac, engine_options)``.
+    """
+    x0 = check_x0(x0)
+    lower, upper = parse_bounds(bounds, x0.shape[0])
+    check_options(maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
+                  maxiter=maxiter, maxls=maxls, variant=variant, jac=jac)
+    args = args if isinstance(args, tuple) else (args,)     # as SciPy
+    jac = None if jac is False else jac                     # SciPy: "None or False"
+    options = dict(maxcor=int(maxcor), maxfun=int(maxfun), maxiter=int(maxiter),
+                   maxls=int(maxls), ftol=ftol, gtol=gtol, variant=variant)
+    return x0, lower, upper, args, jac, options
+
+
+def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, jac):
     """One rule per line; each error names the argument, the value and the fix."""
-    if not callable(fun):
-        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
     for name, value in (("maxcor", maxcor), ("maxfun", maxfun), ("maxiter", maxiter),
                         ("maxls", maxls)):
         _positive_int(name, value)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import bounds as bd
 from . import checkpoint
-from .api import check_options, check_x0, parse_bounds, result_from
+from .api import checked_arguments, result_from
 from .driver import Engine
 from .objective import Objective
 from .trace import make_tracer
@@ -20,25 +20,26 @@ class Solver:
     """An L-BFGS-B run that advances on request.
 
     Parameters are those of :func:`~lbfgsb_py.minimize` (without ``callback``);
-    ``fun=None`` selects ask/tell mode.
+    ``fun=None`` selects ask/tell mode.  Unlike ``minimize`` (and SciPy), the
+    Solver keeps variables fixed by ``lb == ub`` in the problem even with finite
+    differences, so such runs can differ from ``minimize``'s.
     """
 
     def __init__(self, fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
                  ftol=2.220446049250313e-09, gtol=1e-05, eps=1e-08, maxfun=15000,
                  maxiter=15000, maxls=20, finite_diff_rel_step=None, trace="iteration",
                  variant="scipy"):
-        x0 = check_x0(x0)
-        lower, upper = parse_bounds(bounds, x0.shape[0])
-        check_options(maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
-                      maxiter=maxiter, maxls=maxls, variant=variant, jac=jac,
-                      fun=fun if fun is not None else print)
+        if fun is not None and not callable(fun):
+            raise TypeError(f"fun must be callable (or None for ask/tell), got "
+                            f"{type(fun).__name__}")
+        x0, lower, upper, args, jac, options = checked_arguments(
+            x0, args, jac, bounds, maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps,
+            maxfun=maxfun, maxiter=maxiter, maxls=maxls, variant=variant)
         self.objective = None if fun is None else Objective(
             fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
         self.tracer = make_tracer(trace)
         self.tracer.open()
-        self.engine = Engine(x0, lower, upper, maxcor=maxcor, ftol=ftol, gtol=gtol,
-                             maxls=maxls, maxiter=maxiter, maxfun=maxfun, variant=variant,
-                             tracer=self.tracer)
+        self.engine = Engine(x0, lower, upper, tracer=self.tracer, **options)
         self.engine.keep_cauchy_point = True
 
     # -------------------------------------------------------------- ask / tell

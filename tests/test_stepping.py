@@ -63,3 +63,13 @@ def test_replay_walks_both_ways(tmp_path):
     assert rp.prev_iteration().iteration == 0 and rp.pos == first
     assert rp.prev().kind == "convergence_test"
     assert rp.goto(10 ** 6).kind == "termination"
+
+
+def test_solver_checks_arguments_like_minimize():
+    import pytest
+    with pytest.raises(ValueError, match="maxcor must be at least 1"):
+        Solver(rosen, X0, maxcor=0)
+    with pytest.raises(TypeError, match="fun must be callable"):
+        Solver(5, X0)
+    solver = Solver(rosen, X0, jac=rosen_der, bounds=BOUNDS, maxcor=5.0)   # integral float
+    assert solver.engine.m == 5 and solver.run().success
