@@ -120,14 +120,22 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
 
 @jit
 def _accumulate_p(ws, wy, col, head, iwhere, d, p):
-    """p = W'd over the moving variables, in one pass (each p[j] summed in i order)."""
-    slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
-    for i in range(d.shape[0]):
-        if iwhere[i] == 0 or iwhere[i] == -1:
-            di = d[i]
-            for j in range(col):
-                p[j] += wy[slots[j], i] * di
-                p[col + j] += ws[slots[j], i] * di
+    """p = W'd over the moving variables, one contiguous pass per stored pair.
+
+    Each p[j] is summed over i in increasing order, as SciPy's per-variable
+    loop does, so the result is the same to the last bit.
+    """
+    m = ws.shape[0]
+    for j in range(col):
+        slot = (head + j) % m
+        py = 0.0
+        ps = 0.0
+        for i in range(d.shape[0]):
+            if iwhere[i] == 0 or iwhere[i] == -1:
+                py += wy[slot, i] * d[i]
+                ps += ws[slot, i] * d[i]
+        p[j] += py
+        p[col + j] += ps
 
 
 @jit

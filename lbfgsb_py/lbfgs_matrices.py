@@ -92,15 +92,6 @@ class LBFGSMemory:
 
 
 @jit
-def ring_slots(head, count, m):
-    """Ring-buffer rows of the first ``count`` pairs, oldest first."""
-    slots = np.empty(count, np.int64)
-    for j in range(count):
-        slots[j] = (head + j) % m
-    return slots
-
-
-@jit
 def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
     """Store s = d and y = r in the ring and add the new row of S'Y and column of S'S.
 
@@ -124,20 +115,11 @@ def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
                 ss[i - 1, j - 1] = ss[i, j]
             for i in range(j, col):
                 sy[i - 1, j - 1] = sy[i, j]
-    # New row of S'Y and column of S'S: d'y_j and s_j'd for the older pairs,
-    # all summed in one pass (each sum still runs over i in order).
-    k = col - 1
-    slots = ring_slots(head, k, m)
-    acc_sy = np.zeros(k)
-    acc_ss = np.zeros(k)
-    for i in range(n):
-        di = d[i]
-        for j in range(k):
-            acc_sy[j] += di * wy[slots[j], i]
-            acc_ss[j] += ws[slots[j], i] * di
-    for j in range(k):
-        sy[k, j] = acc_sy[j]
-        ss[j, k] = acc_ss[j]
+    pointr = head
+    for j in range(col - 1):
+        sy[col - 1, j] = _dense.dot(d, wy[pointr])
+        ss[j, col - 1] = _dense.dot(ws[pointr], d)
+        pointr = (pointr + 1) % m
     ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
     sy[col - 1, col - 1] = dr
     return itail, col, head

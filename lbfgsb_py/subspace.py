@@ -28,8 +28,6 @@ SciPy counterparts: ``formk``, ``cmprlb``, ``subsm`` (C:1891-2252, 1767-1831,
 2816-3169).  Like SciPy, ``formk`` keeps the inner products K is made of and
 updates them incrementally (O(m n) per iteration instead of O(m^2 n)).
 """
-import numpy as np
-
 from . import _dense, lbfgs_matrices
 from ._jit import fmax, fmin, jit
 
@@ -72,38 +70,33 @@ def _shift_oldest_out(wn1, col):
 def _add_newest(wn1, ws, wy, col, head, index, nfree):
     """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets.
 
-    One pass over the variables for all stored pairs; each sum runs over
-    ``index`` in SciPy's order (free variables increasing, then active ones
-    decreasing).
+    One pass over the variables per stored pair; sums run over ``index`` in
+    SciPy's order (free variables increasing, then active ones decreasing).
     """
     m = ws.shape[0]
     n = ws.shape[1]
     c = col - 1
-    slots = lbfgs_matrices.ring_slots(head, col, m)
-    sc = slots[c]
-    zyy = np.zeros(col)
-    zsy = np.zeros(col)
-    ass = np.zeros(col)
-    asy = np.zeros(col)
-    for k in range(nfree):
-        i = index[k]
-        ysc = wy[sc, i]
-        for b in range(col):
-            zyy[b] += ysc * wy[slots[b], i]
-            zsy[b] += ws[slots[b], i] * ysc
-    for k in range(nfree, n):
-        i = index[k]
-        ssc = ws[sc, i]
-        for b in range(col):
-            ass[b] += ssc * ws[slots[b], i]
-            asy[b] += ssc * wy[slots[b], i]
+    sc = (head + c) % m
     for b in range(col):
-        wn1[YY_Z, c, b] = zyy[b]
-        wn1[YY_Z, b, c] = zyy[b]
-        wn1[SS_A, c, b] = ass[b]
-        wn1[SS_A, b, c] = ass[b]
-        wn1[SY_A, c, b] = asy[b]
-        wn1[SY_Z, b, c] = zsy[b]
+        sb = (head + b) % m
+        zyy = 0.0
+        zsy = 0.0
+        for k in range(nfree):
+            i = index[k]
+            zyy += wy[sc, i] * wy[sb, i]
+            zsy += ws[sb, i] * wy[sc, i]
+        ass = 0.0
+        asy = 0.0
+        for k in range(nfree, n):
+            i = index[k]
+            ass += ws[sc, i] * ws[sb, i]
+            asy += ws[sc, i] * wy[sb, i]
+        wn1[YY_Z, c, b] = zyy
+        wn1[YY_Z, b, c] = zyy
+        wn1[SS_A, c, b] = ass
+        wn1[SS_A, b, c] = ass
+        wn1[SY_A, c, b] = asy
+        wn1[SY_Z, b, c] = zsy
 
 
 @jit
@@ -218,17 +211,17 @@ def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub):
     Returns 0 or the triangular-solve info when K is singular.
     """
     m = ws.shape[0]
-    slots = lbfgs_matrices.ring_slots(head, col, m)
-    # wv = [Y'Zd; theta S'Zd], every sum in one pass over the free variables.
-    wv[:2 * col] = 0.0
-    for i in range(nsub):
-        k = index[i]
-        di = d[i]
-        for j in range(col):
-            wv[j] += wy[slots[j], k] * di
-            wv[col + j] += ws[slots[j], k] * di
+    pointr = head
     for j in range(col):
-        wv[col + j] = theta * wv[col + j]
+        t1 = 0.0
+        t2 = 0.0
+        for i in range(nsub):
+            k = index[i]
+            t1 += wy[pointr, k] * d[i]
+            t2 += ws[pointr, k] * d[i]
+        wv[j] = t1
+        wv[col + j] = theta * t2
+        pointr = (pointr + 1) % m
     info = _dense.solve_upper_transposed(wn, 0, 2 * col, wv, 0)
     if info != 0:
         return info
