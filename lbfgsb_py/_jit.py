@@ -7,8 +7,36 @@ SciPy's C code instead of raising ``ZeroDivisionError``.
 With the environment variable ``NUMBA_DISABLE_JIT=1`` Numba hands back the plain
 Python function, so every kernel can be stepped through in a debugger.
 """
+import hashlib
+from pathlib import Path
+
 import numba
 
+
+def _drop_stale_cache():
+    """Delete our cached machine code when any module of the package changed.
+
+    Numba checks only the timestamp of the file that defines a kernel, not of
+    the kernels it calls (which it compiles in): after an edit of, say,
+    ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  A digest of
+    all the package's sources, stored beside the cache, catches that.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py"))))
+    cache = package / "__pycache__"
+    stamp = cache / "kernels.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest.hexdigest():
+            return
+        for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            path.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass  # read-only install: nothing to clean, nothing can go stale
+
+
+_drop_stale_cache()
 jit = numba.njit(cache=True, error_model="numpy")
 
 

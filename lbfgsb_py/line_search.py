@@ -81,18 +81,80 @@ def trial_point(x, t, d, z, stp, l, u, nbd):
 
 @jit
 def norm2(d):
-    """Euclidean norm with scaling against overflow (like BLAS ``dnrm2``)."""
-    scale = 0.0
-    ssq = 1.0
+    """Euclidean norm, correctly rounded in all but rare ties (like BLAS ``dnrm2``).
+
+    SciPy's OpenBLAS ``dnrm2`` on x86-64 sums the squares in 80-bit extended
+    precision, which makes its result (almost always) the correctly rounded
+    norm.  We get the same value from a double-double sum of squares after an
+    exact power-of-two scaling (which also avoids overflow and underflow).
+    """
+    big = 0.0
     for i in range(d.shape[0]):
-        if d[i] != 0.0:
-            a = abs(d[i])
-            if scale < a:
-                ssq = 1.0 + ssq * (scale / a) ** 2
-                scale = a
-            else:
-                ssq += (a / scale) ** 2
-    return scale * np.sqrt(ssq)
+        a = abs(d[i])
+        if a != a:
+            return a
+        big = max(big, a)
+    if big == 0.0 or big == np.inf:
+        return big
+    scale = 2.0 ** -np.floor(np.log2(big))
+    # Four independent double-double partial sums (element i goes to i % 4).
+    h0 = h1 = h2 = h3 = l0 = l1 = l2 = l3 = 0.0
+    n = d.shape[0]
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
+        h1, l1 = _dd_add_square(h1, l1, d[i + 1] * scale)
+        h2, l2 = _dd_add_square(h2, l2, d[i + 2] * scale)
+        h3, l3 = _dd_add_square(h3, l3, d[i + 3] * scale)
+    if n - n4 > 0:
+        h0, l0 = _dd_add_square(h0, l0, d[n4] * scale)
+    if n - n4 > 1:
+        h1, l1 = _dd_add_square(h1, l1, d[n4 + 1] * scale)
+    if n - n4 > 2:
+        h2, l2 = _dd_add_square(h2, l2, d[n4 + 2] * scale)
+    hi = np.array([h0, h1, h2, h3])
+    lo = np.array([l0, l1, l2, l3])
+    total_hi, total_lo = _dd_add(hi[0], lo[0], hi[1], lo[1])
+    h2, l2 = _dd_add(hi[2], lo[2], hi[3], lo[3])
+    total_hi, total_lo = _dd_add(total_hi, total_lo, h2, l2)
+    root = np.sqrt(total_hi + total_lo)
+    # One Newton correction with the double-double remainder.
+    p, e = _two_product(root, root)
+    root += ((total_hi - p) - e + total_lo) / (2.0 * root)
+    return root / scale
+
+
+@jit
+def _dd_add_square(hi, lo, a):
+    """(hi, lo) + a*a, with the product's rounding error kept."""
+    p, e = _two_product(a, a)
+    s = hi + p
+    bb = s - hi
+    return s, lo + ((hi - (s - bb)) + (p - bb) + e)
+
+
+@jit
+def _dd_add(ah, al, bh, bl):
+    """(ah + al) + (bh + bl) as a double-double (Knuth's two-sum on the high parts)."""
+    s = ah + bh
+    bb = s - ah
+    err = (ah - (s - bb)) + (bh - bb) + al + bl
+    hi = s + err
+    return hi, err - (hi - s)
+
+
+@jit
+def _two_product(a, b):
+    """a*b = p + e exactly (Dekker's algorithm with Veltkamp splitting)."""
+    p = a * b
+    c = 134217729.0 * a          # 2^27 + 1
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
 
 
 @jit

@@ -135,3 +135,22 @@ def test_subspace_step_is_dense_reduced_newton_step():
         np.testing.assert_allclose(z, expected, rtol=1e-8, atol=1e-10)
     else:  # projected onto the box
         np.testing.assert_allclose(z, np.clip(expected, lo, hi), rtol=1e-8, atol=1e-10)
+
+
+def test_norm2_is_blas_dnrm2_and_dot_groups_like_ddot():
+    """norm2 reproduces SciPy's dnrm2 (extended-precision sum) to the bit, also near
+    overflow and underflow; dot agrees with BLAS ddot to rounding."""
+    from scipy.linalg.blas import ddot, dnrm2
+
+    from lbfgsb_py import _dense, line_search
+    rng = np.random.default_rng(3)
+    same = 0
+    for _ in range(500):
+        v = rng.standard_normal(rng.integers(1, 400)) * 10.0 ** rng.integers(-300, 300)
+        same += line_search.norm2(v) == dnrm2(v)
+    assert same >= 498
+    assert line_search.norm2(np.array([3.0, 4.0])) == 5.0
+    assert line_search.norm2(np.zeros(3)) == 0.0
+    assert np.isnan(line_search.norm2(np.array([1.0, np.nan])))
+    a, b = rng.standard_normal(1000), rng.standard_normal(1000)
+    assert _dense.dot(a, b) == pytest.approx(ddot(a, b), rel=1e-13)

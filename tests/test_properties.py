@@ -42,6 +42,20 @@ JACS = ("callable", "true", "none", "2-point", "3-point")
 ANALYTIC = ("callable", "true")
 
 
+def _matmul(a, b):
+    """a @ b by broadcasting and row sums (bit-reproducible across processes)."""
+    return (a[:, :, None] * b[None, :, :]).sum(axis=1)
+
+
+def _orthogonal(rng, n):
+    """A random orthogonal matrix: the product of three Householder reflections."""
+    q = np.eye(n)
+    for _ in range(3):
+        v = rng.standard_normal(n)
+        q = _matmul(q, np.eye(n) - 2.0 * np.outer(v, v) / np.sum(v * v))
+    return q
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
     """A bounded convex quadratic, rebuilt exactly from these fields."""
@@ -58,13 +72,15 @@ class Problem:
     def data(self):
         rng = np.random.default_rng(self.seed)
         n = self.n
-        q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        # No BLAS/LAPACK here: OpenBLAS results may depend on the arrays' memory
+        # alignment, which differs between processes (the JIT-vs-plain test).
+        q = _orthogonal(rng, n)
         eig = 10.0 ** rng.uniform(0.0, self.log_cond, n)
         if n > 1:
             eig[0], eig[-1] = 1.0, 10.0 ** self.log_cond
-        a = (q * eig) @ q.T
+        a = _matmul(q * eig, q.T)
         a = 0.5 * (a + a.T) + 1e-8 * np.eye(n)
-        b = a @ rng.normal(0.0, 3.0, n)
+        b = (a * rng.normal(0.0, 3.0, n)).sum(axis=1)
         center, width = rng.normal(0.0, 2.0, n), rng.uniform(0.1, 4.0, n)
         lower, upper = np.full(n, -np.inf), np.full(n, np.inf)
         for i, kind in enumerate(self.kinds):
