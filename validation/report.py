@@ -48,9 +48,10 @@ def _header(results):
         f"{max((c.bound_violation for c in results), default=0):.1e}",
         *_three_way_summary(results), "",
         "Verdicts: `agree` identical sequences; `round-off` the paths separate after the "
-        "points already differed in their last bits (summation order: SciPy uses OpenBLAS "
-        "`ddot`/`daxpy`/`dnrm2` with FMA and LAPACK `dpotrf`/`dtrtrs`, we use sequential "
-        "loops), or from bitwise-equal points by a jump below 1e-4 (one step's rounding "
+        "points already differed in their last bits (SciPy's OpenBLAS `ddot`/`daxpy` use "
+        "fused multiply-adds and its LAPACK `dpotrf`/`dtrtrs` their own operation order; we "
+        "reproduce `dnrm2` to the bit and `ddot`'s grouping, but not the fused "
+        "multiply-adds), or from bitwise-equal points by a jump below 1e-4 (one step's rounding "
         "amplified by ill-conditioning), or one run stopped where the other went on; "
         "`logic?` a jump of 1e-4 or more from bitwise-identical points, listed below with "
         "our trace events of that iteration. `f gap` compares SciPy's `fun` with our "
