@@ -74,8 +74,9 @@ class Engine:
         self.xp = np.zeros(n)
         self.t_break = np.zeros(n)
         self.iwhere = np.zeros(n, np.int64)
-        self.index = np.arange(n, dtype=np.int64)
-        self.indx2 = np.zeros(n, np.int64)
+        # Unsigned: Numba then skips the negative-index check in gathered loops.
+        self.index = np.arange(n, dtype=np.uint64)
+        self.indx2 = np.zeros(n, np.uint64)
         self.iorder = np.zeros(n, np.int64)
         self.p, self.c, self.wbp, self.v = (np.zeros(2 * m) for _ in range(4))
         self.wn = np.zeros((2 * m, 2 * m))
