@@ -126,8 +126,12 @@ def norm2(d):
 
 @jit
 def _dd_add_square(hi, lo, a):
-    """(hi, lo) + a*a, with the product's rounding error kept."""
-    p, e = _two_product(a, a)
+    """(hi, lo) + a*a, with the square's rounding error kept exactly (Dekker)."""
+    p = a * a
+    c = 134217729.0 * a          # 2^27 + 1: split a into two 26-bit halves
+    ah = c - (c - a)
+    al = a - ah
+    e = ((ah * ah - p) + 2.0 * ah * al) + al * al
     s = hi + p
     bb = s - hi
     return s, lo + ((hi - (s - bb)) + (p - bb) + e)
