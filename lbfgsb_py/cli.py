@@ -297,12 +297,39 @@ def show(trace_path, fmt, kinds, iteration):
 @click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
 def explain_cmd(trace_path):
     """Diagnose the run recorded in TRACE."""
-    trace = load_trace(trace_path)
-    try:
-        from .explain import explain
-    except ImportError:
-        raise CliError("lbfgsb_py.explain is not available in this installation") from None
-    click.echo(str(explain(trace)))
+    from .explain import explain
+    click.echo(str(explain(load_trace(trace_path))))
+
+
+# --------------------------------------------------------------------- replay
+REPLAY_HELP = ("n/p: next/previous event, N/P: next/previous iteration, "
+               "g K: go to event K, q: quit")
+
+
+@cli.command()
+@click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--keys", help="Commands to run instead of asking (e.g. 'N N p q').")
+def replay(trace_path, keys):
+    """Walk TRACE forwards and backwards, event by event or iteration by iteration."""
+    from .replay import Replay
+    rp = Replay(load_trace(trace_path))
+    scripted = iter(keys.split()) if keys is not None else None
+    click.echo(REPLAY_HELP)
+    while True:
+        click.echo(f"[{rp.pos}/{len(rp.trace) - 1}] {render.event_line(rp.current)}")
+        cmd = next(scripted, "q") if scripted else click.prompt(">", default="n",
+                                                                show_default=False)
+        if cmd == "q":
+            return
+        if cmd == "g":
+            target = next(scripted, "0") if scripted else click.prompt("event", type=int)
+            rp.goto(int(target))
+            continue
+        move = {"n": rp.next, "p": rp.prev, "N": rp.next_iteration, "P": rp.prev_iteration}
+        if cmd not in move:
+            click.echo(REPLAY_HELP)
+            continue
+        move[cmd]()
 
 
 # ----------------------------------------------------------------------- plot

@@ -251,3 +251,20 @@ def test_help_exits_zero():
     result = invoke("--help")
     assert result.exit_code == 0 and "demo" in result.stdout
     assert invoke().exit_code == 0
+
+
+def test_replay_walks_a_trace(tmp_path):
+    from click.testing import CliRunner
+
+    from lbfgsb_py.cli import cli
+    path = tmp_path / "t.jsonl"
+    CliRunner().invoke(cli, ["demo", "--trace-file", str(path)])
+    out = CliRunner().invoke(cli, ["replay", str(path), "--keys", "N N P p g 3 x q"])
+    assert out.exit_code == 0
+    lines = [ln for ln in out.output.splitlines() if ln.startswith("[")]
+    assert lines[0].startswith("[0/") and "run_start" in lines[0]
+    assert "iteration_start" in lines[1] and "iteration_start" in lines[2]
+    assert lines[3] == lines[1]                     # P goes back one iteration
+    assert lines[5].startswith("[3/")               # g 3
+    assert out.output.count("n/p: next/previous event") == 2  # start, and unknown key 'x'
+    assert len(lines) == 7
