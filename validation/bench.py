@@ -110,14 +110,17 @@ def compare(n, bounded, maxcor, pairs, maxiter):
                 bandwidth=bandwidth_bound(n, maxcor))
 
 
-def tracing_cost(n, maxcor, pairs, maxiter):
+def tracing_cost(n, maxcor, rounds, maxiter):
+    """Median ms/it at each trace level, the levels interleaved round by round."""
     prob = Problem(n, True)
-    out = {}
-    for level in ("off", "iteration", "full"):
+    levels = ("off", "iteration", "full")
+    for level in levels:
         solve("ours", prob, maxcor, 2, trace=level)
-        out[level] = statistics.median(solve("ours", prob, maxcor, maxiter, trace=level)[0]
-                                       for _ in range(pairs))
-    return out
+    times = {level: [] for level in levels}
+    for _ in range(rounds):
+        for level in levels:
+            times[level].append(solve("ours", prob, maxcor, maxiter, trace=level)[0])
+    return {level: statistics.median(t) for level, t in times.items()}
 
 
 LATENCY_CODE = ("import time; t=time.perf_counter(); import numpy as np, lbfgsb_py; "
@@ -154,7 +157,8 @@ def main(argv=None):
                 row = compare(n, bounded, maxcor, p, args.maxiter)
                 rows.append(row)
                 print(_row_text(row), file=sys.stderr, flush=True)
-    tracing = {n: tracing_cost(n, 10, 3, args.maxiter) for n in sizes if n >= 1000}
+    tracing = {n: tracing_cost(n, 10, 5 if n < 1000000 else 3, args.maxiter)
+               for n in sizes if n >= 1000}
     latency = {"warm": first_call_latency(False), "cold": first_call_latency(True)}
     Path(args.out).write_text(_report(rows, tracing, latency, args))
     print(f"wrote {args.out}", file=sys.stderr)
