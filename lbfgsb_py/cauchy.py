@@ -139,6 +139,91 @@ def _accumulate_p(ws, wy, col, head, iwhere, d, p):
 
 
 @jit
+def _record(rec, row, variable, t_break, dt, f1, f2, dtm):
+    """One row of the per-segment record (skipped when ``rec`` is too short)."""
+    if row < rec.shape[0]:
+        rec[row, 0] = variable
+        rec[row, 1] = t_break
+        rec[row, 2] = dt
+        rec[row, 3] = f1
+        rec[row, 4] = f2
+        rec[row, 5] = dtm
+
+
+@jit
+def _next_breakpoint(passes, nleft, nbreak, ibkmin, bkmin, t, iorder):
+    """The next breakpoint (t_j, variable): the minimum first, then from the heap."""
+    if passes == 0:
+        return bkmin, iorder[ibkmin]
+    if passes == 1 and ibkmin != nbreak - 1:
+        # Put the last breakpoint where the first-used one was, then build the heap.
+        t[ibkmin] = t[nbreak - 1]
+        iorder[ibkmin] = iorder[nbreak - 1]
+    _heap_pop_min(nleft, t, iorder, passes == 1)
+    return t[nleft], iorder[nleft]
+
+
+@jit
+def _fix_variable(ibp, x, l, u, d, xcp, iwhere):
+    """Variable ibp reaches its bound: fix it in xcp; return (d_ibp, z_ibp)."""
+    dibp = d[ibp]
+    d[ibp] = 0.0
+    if dibp > 0.0:
+        xcp[ibp] = u[ibp]
+        iwhere[ibp] = 2
+        return dibp, u[ibp] - x[ibp]
+    xcp[ibp] = l[ibp]
+    iwhere[ibp] = 1
+    return dibp, l[ibp] - x[ibp]
+
+
+@jit
+def _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta, col, head, p,
+                        c, wbp, v):
+    """f' and f'' on the next segment [BLNZ95 (4.14)-(4.15)]; returns (f1, f2, info).
+
+    Also c += dt p and p -= d_b w_b, w_b being the row of W of variable ibp.
+    """
+    m = ws.shape[0]
+    col2 = 2 * col
+    dibp2 = dibp ** 2
+    f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
+    f2 = f2 - theta * dibp2
+    if col == 0:
+        return f1, f2, 0
+    for j in range(col2):
+        c[j] += dt * p[j]
+    pointr = head
+    for j in range(col):
+        wbp[j] = wy[pointr, ibp]
+        wbp[col + j] = theta * ws[pointr, ibp]
+        pointr = (pointr + 1) % m
+    info = lbfgs_matrices.bmv(sy, wt, col, wbp, v)
+    if info != 0:
+        return f1, f2, info
+    wmc = dot(c[:col2], v[:col2])
+    wmp = dot(p[:col2], v[:col2])
+    wmw = dot(wbp[:col2], v[:col2])
+    for j in range(col2):
+        p[j] -= dibp * wbp[j]
+    f1 = f1 + dibp * wmc
+    f2 = f2 + dibp * 2.0 * wmp - dibp2 * wmw
+    return f1, f2, 0
+
+
+@jit
+def _initial_derivatives(f1, theta, col, sy, wt, p, v):
+    """f' = -d'd and f'' = theta d'd - p'Mp at t = 0 [BLNZ95 (4.13)]; (f2, info)."""
+    f2 = -theta * f1
+    if col == 0:
+        return f2, 0
+    info = lbfgs_matrices.bmv(sy, wt, col, p, v)
+    if info != 0:
+        return f2, info
+    return f2 - dot(v[:2 * col], p[:2 * col]), 0
+
+
+@jit
 def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
            xcp, d, t, iorder, p, c, wbp, v, rec):
     """Compute the generalized Cauchy point ``xcp`` and c = W'(xcp - x).
@@ -149,11 +234,9 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
     explored, columns :data:`SEGMENT_FIELDS`.
     """
     n = x.shape[0]
-    m = ws.shape[0]
     xcp[:] = x
     if sbgnrm <= 0.0:
-        # Projected gradient is zero: GCP = x.
-        return 0, 0, 0, 0.0
+        return 0, 0, 0, 0.0                      # projected gradient zero: GCP = x
     col2 = 2 * col
     p[:col2] = 0.0
     nbreak, ibkmin, bkmin, nfree_path, bnded, f1 = _classify(
@@ -162,112 +245,45 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
         for j in range(col):
             p[col + j] *= theta
     if nbreak == 0 and nfree_path == n:
-        # d = 0: x is the GCP.
-        return 0, 0, 0, 0.0
+        return 0, 0, 0, 0.0                      # d = 0: x is the GCP
     c[:col2] = 0.0
-    # Initial slope and curvature: f' = -d'd, f'' = theta d'd - p'Mp [BLNZ95 (4.13)].
-    f2 = -theta * f1
-    f2_org = f2
-    if col > 0:
-        info = lbfgs_matrices.bmv(sy, wt, col, p, v)
-        if info != 0:
-            return 0, info, nbreak, 0.0
-        f2 -= dot(v[:col2], p[:col2])
+    f2, info = _initial_derivatives(f1, theta, col, sy, wt, p, v)
+    if info != 0:
+        return 0, info, nbreak, 0.0
+    f2_org = -theta * f1                         # f'' of B0 = theta I, for the safeguard
     dtm = -f1 / f2
     tsum = 0.0
     nseg = 1
     nleft = nbreak - 1
     passes = 0
     tj = 0.0
-    if nbreak == 0 and rec.shape[0] > 0:
-        # No breakpoint at all: one segment, unbounded on the right.
-        rec[0, 0] = -1.0
-        rec[0, 1] = np.inf
-        rec[0, 2] = np.inf
-        rec[0, 3] = f1
-        rec[0, 4] = f2
-        rec[0, 5] = dtm
+    if nbreak == 0:
+        _record(rec, 0, -1.0, np.inf, np.inf, f1, f2, dtm)   # one unbounded segment
     while nleft >= 0:
         tj0 = tj
-        if passes == 0:
-            tj = bkmin
-            ibp = iorder[ibkmin]
-        else:
-            if passes == 1 and ibkmin != nbreak - 1:
-                # Put the last breakpoint where the first-used one was.
-                t[ibkmin] = t[nbreak - 1]
-                iorder[ibkmin] = iorder[nbreak - 1]
-            _heap_pop_min(nleft, t, iorder, passes == 1)
-            tj = t[nleft]
-            ibp = iorder[nleft]
+        tj, ibp = _next_breakpoint(passes, nleft, nbreak, ibkmin, bkmin, t, iorder)
         dt = tj - tj0
-        if nseg <= rec.shape[0]:
-            rec[nseg - 1, 0] = -1.0 if dtm < dt else ibp
-            rec[nseg - 1, 1] = tj
-            rec[nseg - 1, 2] = dt
-            rec[nseg - 1, 3] = f1
-            rec[nseg - 1, 4] = f2
-            rec[nseg - 1, 5] = dtm
+        _record(rec, nseg - 1, -1.0 if dtm < dt else ibp, tj, dt, f1, f2, dtm)
         if dtm < dt:
-            # The minimizer lies inside this segment [BLNZ95 (4.9)].
-            break
-        # Pass the breakpoint: variable ibp becomes fixed at its bound.
+            break                                # the minimizer lies in this segment [BLNZ95 (4.9)]
         tsum += dt
         nleft -= 1
         passes += 1
-        dibp = d[ibp]
-        d[ibp] = 0.0
-        if dibp > 0.0:
-            zibp = u[ibp] - x[ibp]
-            xcp[ibp] = u[ibp]
-            iwhere[ibp] = 2
-        else:
-            zibp = l[ibp] - x[ibp]
-            xcp[ibp] = l[ibp]
-            iwhere[ibp] = 1
+        dibp, zibp = _fix_variable(ibp, x, l, u, d, xcp, iwhere)
         # Fortran stops here when all n variables are fixed, without counting a
         # segment; SciPy's C falls through to the same xcp and c.  We follow the
         # C arithmetic and the Fortran count.
         all_fixed = nleft < 0 and nbreak == n
         if not all_fixed:
             nseg += 1
-        dibp2 = dibp ** 2
-        # Update f' and f'' for the next segment [BLNZ95 (4.14)-(4.15)].
-        f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
-        f2 = f2 - theta * dibp2
-        if col > 0:
-            for j in range(col2):
-                c[j] += dt * p[j]
-            pointr = head
-            for j in range(col):
-                wbp[j] = wy[pointr, ibp]
-                wbp[col + j] = theta * ws[pointr, ibp]
-                pointr = (pointr + 1) % m
-            info = lbfgs_matrices.bmv(sy, wt, col, wbp, v)
-            if info != 0:
-                return nseg, info, nbreak, tsum
-            wmc = dot(c[:col2], v[:col2])
-            wmp = dot(p[:col2], v[:col2])
-            wmw = dot(wbp[:col2], v[:col2])
-            for j in range(col2):
-                p[j] -= dibp * wbp[j]
-            f1 = f1 + dibp * wmc
-            f2 = f2 + dibp * 2.0 * wmp - dibp2 * wmw
-        # L-BFGS-B 3.0 safeguard against a vanishing curvature.
-        f2 = fmax(EPSMCH * f2_org, f2)
-        if nleft >= 0:
-            dtm = -f1 / f2
-        elif bnded:
-            dtm = 0.0
-        else:
-            dtm = -f1 / f2
-        if nleft < 0 and not all_fixed and nseg <= rec.shape[0]:
-            rec[nseg - 1, 0] = -1.0
-            rec[nseg - 1, 1] = np.inf
-            rec[nseg - 1, 2] = np.inf
-            rec[nseg - 1, 3] = f1
-            rec[nseg - 1, 4] = f2
-            rec[nseg - 1, 5] = dtm
+        f1, f2, info = _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta,
+                                           col, head, p, c, wbp, v)
+        if info != 0:
+            return nseg, info, nbreak, tsum
+        f2 = fmax(EPSMCH * f2_org, f2)           # L-BFGS-B 3.0 safeguard on f''
+        dtm = 0.0 if (nleft < 0 and bnded) else -f1 / f2
+        if nleft < 0 and not all_fixed:
+            _record(rec, nseg - 1, -1.0, np.inf, np.inf, f1, f2, dtm)
     if dtm <= 0.0:
         dtm = 0.0
     tsum += dtm
