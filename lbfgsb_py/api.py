@@ -53,8 +53,9 @@ class InverseHessianProduct:
     """
 
     def __init__(self, s, y):
-        self.s = np.array(s, dtype=np.float64)
-        self.y = np.array(y, dtype=np.float64)
+        # Views, not copies (as SciPy): at large n a copy would double the memory peak.
+        self.s = np.asarray(s, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
         n = self.s.shape[1] if self.s.ndim == 2 and self.s.size else len(s[0]) if len(s) else 0
         self.shape = (n, n)
         self.rho = 1.0 / np.einsum("ij,ij->i", self.s, self.y)
