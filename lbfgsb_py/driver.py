@@ -17,7 +17,7 @@ import numpy as np
 from . import active_set, bounds, cauchy, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
-from .line_search import LineSearch, norm2, trial_point
+from .line_search import GTOL, LineSearch, norm2, trial_point
 from .status import Msg, Task, message, status_code
 
 EPSMCH = lbfgs_matrices.EPSMCH
@@ -316,7 +316,7 @@ class Engine:
         self._emit(ev.LineSearchTrial, trial=trial,
                    stp=stp_tried, f=self.f, gd=ls.gd, ftest=ftest,
                    sufficient_decrease=bool(self.f <= ftest),
-                   curvature=bool(abs(ls.gd) <= 0.9 * (-ginit)), stx=stx, sty=sty,
+                   curvature=bool(abs(ls.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
                    brackt=brackt, stage=stage, task=TASK_NAMES[ls.task],
                    message=_dcsrch_message(ls.msg), case=ls.case, next_stp=ls.stp)
 

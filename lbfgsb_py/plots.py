@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .line_search import FTOL as SUFFICIENT_DECREASE
+from .line_search import GTOL as CURVATURE
 from .render import as_trace, iteration_events
 
 #: Moré–Thuente constants of SciPy's L-BFGS-B line search (``ftol``, ``gtol``).
-SUFFICIENT_DECREASE = 1e-3
-CURVATURE = 0.9
 _INSTALL_HINT = "install the plot extra: pip install 'lbfgsb-py[plot]'"
 
 
