@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# The Moré–Thuente constants of SciPy's L-BFGS-B line search (``ftol``, ``gtol``).
 from .line_search import FTOL as SUFFICIENT_DECREASE
 from .line_search import GTOL as CURVATURE
 from .render import as_trace, iteration_events
 
-#: Moré–Thuente constants of SciPy's L-BFGS-B line search (``ftol``, ``gtol``).
 _INSTALL_HINT = "install the plot extra: pip install 'lbfgsb-py[plot]'"
 
 
