@@ -18,13 +18,11 @@ from . import active_set, bounds, cauchy, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
 from .line_search import GTOL, LineSearch, norm2, trial_point
-from .status import Msg, Task, message, status_code
+from .status import MESSAGE_TEXT, Msg, Task, message, status_code
 
 EPSMCH = lbfgs_matrices.EPSMCH
 SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
              subspace.SUB_BOUNDED: "bnd"}
-TASK_NAMES = {more_thuente.FG: "FG", more_thuente.CONVERGENCE: "CONVERGENCE",
-              more_thuente.WARNING: "WARNING", more_thuente.ERROR: "ERROR"}
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
                  "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
                  "line_search": "line_search_failed"}
@@ -294,7 +292,7 @@ class Engine:
             if not more:
                 return self._line_search_end(
                     "converged" if ls.task == more_thuente.CONVERGENCE else "warning",
-                    _dcsrch_message(ls.msg))
+                    MESSAGE_TEXT[Msg(ls.msg)])
             self.nfgv += 1
             if ls.iback >= self.maxls:
                 return self._line_search_end("maxls", "")
@@ -317,8 +315,8 @@ class Engine:
                    stp=stp_tried, f=self.f, gd=ls.gd, ftest=ftest,
                    sufficient_decrease=bool(self.f <= ftest),
                    curvature=bool(abs(ls.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
-                   brackt=brackt, stage=stage, task=TASK_NAMES[ls.task],
-                   message=_dcsrch_message(ls.msg), case=ls.case, next_stp=ls.stp)
+                   brackt=brackt, stage=stage, task=Task(ls.task).name,
+                   message=MESSAGE_TEXT[Msg(ls.msg)], case=ls.case, next_stp=ls.stp)
 
     def _line_search_end(self, outcome, text):
         ls = self.ls
@@ -400,9 +398,3 @@ class Engine:
                        f=self.f, f_last_trial=self.f_last, projg=self.sbgnrm,
                        n_skipped=self.nskip, n_segments_total=self.nintol, n_active=self.nact)
 
-
-def _dcsrch_message(msg):
-    return "" if msg == 0 else {601: "ROUNDING ERRORS PREVENT PROGRESS", 602: "STP = STPMAX",
-                                603: "STP = STPMIN", 604: "XTOL TEST SATISFIED",
-                                706: "STP < STPMIN", 707: "STP > STPMAX",
-                                710: "INITIAL G >= 0"}[msg]
