@@ -8,6 +8,7 @@ With the environment variable ``NUMBA_DISABLE_JIT=1`` Numba hands back the plain
 Python function, so every kernel can be stepped through in a debugger.
 """
 import hashlib
+import types
 from pathlib import Path
 
 import numba
@@ -38,6 +39,23 @@ def _drop_stale_cache():
 
 _drop_stale_cache()
 jit = numba.njit(cache=True, error_model="numpy")
+_jit_parallel = numba.njit(cache=True, error_model="numpy", parallel=True)
+
+
+def twins(fn):
+    """Compile ``fn`` twice: serially and with ``parallel=True``.
+
+    Its ``prange`` loops run on several threads in the second and as plain
+    loops in the first (small problems, where starting threads costs more than
+    it saves).  Every such loop must give the same bits for any thread count:
+    each sum is computed whole by one thread, in its usual order.
+    """
+    # A renamed copy: Numba names cache files after the function, and the two
+    # compilations must not share one.
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel",
+                              fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = fn.__qualname__ + "_parallel"
+    return jit(fn), _jit_parallel(twin)
 
 
 @jit

@@ -17,10 +17,12 @@ SciPy counterpart: ``cauchy`` and ``hpsolb`` (C:1317-1764, 2420-2540),
 including the L-BFGS-B 3.0 safeguard f'' >= eps * f''_0.
 """
 import numpy as np
+from numba import prange
 
 from . import lbfgs_matrices
 from ._dense import dot
-from ._jit import fmax, jit
+from ._jit import fmax, jit, twins
+from .lbfgs_matrices import BLOCK
 
 EPSMCH = lbfgs_matrices.EPSMCH
 
@@ -60,7 +62,7 @@ def _heap_pop_min(nleft, t, iorder, build):
 
 
 @jit
-def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
+def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, nparts):
     """Set each variable's status and direction d = -g (or 0); collect breakpoints.
 
     Returns ``(nbreak, ibkmin, bkmin, nfree_path, bnded, f1)`` where the
@@ -114,28 +116,40 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p):
             bkmin = tb
             ibkmin = nbreak
         nbreak += 1
-    _accumulate_p(ws, wy, col, head, iwhere, d, p)
+    slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+    if nparts == 1:
+        _accumulate_p(ws, wy, slots, iwhere, d, p, 1)
+    else:
+        _accumulate_p_parallel(ws, wy, slots, iwhere, d, p, nparts)
     return nbreak, ibkmin, bkmin, nfree_path, bnded, f1
 
 
-@jit
-def _accumulate_p(ws, wy, col, head, iwhere, d, p):
-    """p = W'd over the moving variables, one contiguous pass per stored pair.
+def _accumulate_p_loops(ws, wy, slots, iwhere, d, p, nparts):
+    """p = W'd over the moving variables (its S part not yet scaled by theta).
 
     Each p[j] is summed over i in increasing order, as SciPy's per-variable
-    loop does, so the result is the same to the last bit.
+    loop does, so the result is the same to the last bit.  The pairs are
+    split among ``nparts`` threads, each visiting the variables block by block.
     """
-    m = ws.shape[0]
-    for j in range(col):
-        slot = (head + j) % m
-        py = 0.0
-        ps = 0.0
-        for i in range(d.shape[0]):
-            if iwhere[i] == 0 or iwhere[i] == -1:
-                py += wy[slot, i] * d[i]
-                ps += ws[slot, i] * d[i]
-        p[j] += py
-        p[col + j] += ps
+    col = slots.shape[0]
+    n = d.shape[0]
+    for part in prange(nparts):
+        for lo in range(0, n, BLOCK):
+            hi = min(lo + BLOCK, n)
+            for j in range(part * col // nparts, (part + 1) * col // nparts):
+                wyj = wy[slots[j]]
+                wsj = ws[slots[j]]
+                py = p[j]
+                ps = p[col + j]
+                for i in range(lo, hi):
+                    if iwhere[i] == 0 or iwhere[i] == -1:
+                        py += wyj[i] * d[i]
+                        ps += wsj[i] * d[i]
+                p[j] = py
+                p[col + j] = ps
+
+
+_accumulate_p, _accumulate_p_parallel = twins(_accumulate_p_loops)
 
 
 @jit
@@ -225,7 +239,7 @@ def _initial_derivatives(f1, theta, col, sy, wt, p, v):
 
 @jit
 def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
-           xcp, d, t, iorder, p, c, wbp, v, rec):
+           xcp, d, t, iorder, p, c, wbp, v, rec, nparts=1):
     """Compute the generalized Cauchy point ``xcp`` and c = W'(xcp - x).
 
     Returns ``(nseg, info, nbreak, tsum)``: segments explored, 0 or the
@@ -240,7 +254,7 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
     col2 = 2 * col
     p[:col2] = 0.0
     nbreak, ibkmin, bkmin, nfree_path, bnded, f1 = _classify(
-        x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p)
+        x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, nparts)
     if theta != 1.0:
         for j in range(col):
             p[col + j] *= theta

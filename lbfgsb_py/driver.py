@@ -12,6 +12,7 @@ The run is written as a generator that *yields* each point where it needs f
 and g and receives them back, so the same code serves :func:`minimize`, the
 step-by-step :class:`~lbfgsb_py.stepping.Solver` and the ask/tell interface.
 """
+import numba
 import numpy as np
 
 from . import active_set, bounds, cauchy, lbfgs_matrices, more_thuente, subspace
@@ -23,6 +24,12 @@ from .status import MESSAGE_TEXT, Msg, Task, message, status_code
 EPSMCH = lbfgs_matrices.EPSMCH
 SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
              subspace.SUB_BOUNDED: "bnd"}
+#: From this many variables on, the passes over S and Y are shared among Numba's
+#: threads (``numba.set_num_threads`` sets how many); smaller problems stay on one
+#: thread, where starting threads would cost more than it saves.  The results
+#: are the same bits either way.
+PARALLEL_MIN_N = 20000
+
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
                  "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
                  "line_search": "line_search_failed"}
@@ -88,6 +95,11 @@ class Engine:
         self.nfree, self.nact, self.iword, self.sbgnrm = n, 0, -1, 0.0
         self.nenter, self.ileave = 0, n
         self.wrk = False
+
+    @property
+    def nparts(self):
+        """Threads the passes over S and Y are shared among (see PARALLEL_MIN_N)."""
+        return numba.get_num_threads() if self.n >= PARALLEL_MIN_N else 1
 
     # ------------------------------------------------------------------ protocol
     @property
@@ -213,7 +225,7 @@ class Engine:
         nseg, info, nbreak, tsum = cauchy.cauchy(
             self.x, self.l, self.u, self.nbd, self.g, self.iwhere, mem.ws, mem.wy, mem.sy,
             mem.wt, mem.theta, mem.col, mem.head, self.sbgnrm, self.z, self.d, self.t_break,
-            self.iorder, self.p, self.c, self.wbp, self.v, self.segments)
+            self.iorder, self.p, self.c, self.wbp, self.v, self.segments, self.nparts)
         if info != 0:
             return info
         if self.keep_cauchy_point:
@@ -252,7 +264,7 @@ class Engine:
             self.wn, self.wn1, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta, mem.col, mem.head,
             mem.updatd, mem.iupdat, self.wrk, self.x, self.g, self.l, self.u, self.nbd, self.z,
             self.r, self.xp, self.c, self.v, self.index, self.nfree, self.indx2, self.nenter,
-            self.ileave, self.cnstnd, self.variant_code)
+            self.ileave, self.cnstnd, self.variant_code, self.nparts)
         if failed:
             return ("formk" if failed == subspace.FAILED_FORMK else "subsm"), info
         if self.tracer.on:
@@ -378,7 +390,7 @@ class Engine:
             mem.updatd = False
             self._emit_update(False, dr, ddum, rr)
             return
-        info = mem.update(self.d, y, dr, rr, ls.stp, ls.dtd)
+        info = mem.update(self.d, y, dr, rr, ls.stp, ls.dtd, self.nparts)
         self._emit_update(True, dr, ddum, rr)
         if info != 0:
             self._reset_memory("formt", info)

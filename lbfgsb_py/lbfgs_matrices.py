@@ -22,12 +22,17 @@ logical column j lives in row ``(head + j) % m``.  ``sy[i, j] = s_i' y_j``
 in logical order.
 """
 import numpy as np
+from numba import prange
 
 from . import _dense
-from ._jit import jit
+from ._jit import jit, twins
 
 #: SciPy's machine epsilon constant (C:249), used in the skip test.
 EPSMCH = 2.220446049250313e-16
+
+#: Variables per block in the passes over S and Y: a block of the vector a
+#: pass reads or writes stays in L1 cache while every stored pair is visited.
+BLOCK = 1024
 
 
 class LBFGSMemory:
@@ -57,7 +62,7 @@ class LBFGSMemory:
         self.iupdat = 0
         self.updatd = False
 
-    def update(self, s, y, sy_new, yy, stp, dtd):
+    def update(self, s, y, sy_new, yy, stp, dtd, nparts=1):
         """Append the pair (s, y); return the ``formt`` info (0 or -3).
 
         ``s`` must already be the step x_{k+1} - x_k, ``sy_new = s'y``,
@@ -68,7 +73,7 @@ class LBFGSMemory:
         self.iupdat += 1
         self.itail, self.col, self.head, self.theta, info = add_pair(
             self.ws, self.wy, self.sy, self.ss, self.wt, s, y, self.itail, self.iupdat,
-            self.col, self.head, sy_new, yy, stp, dtd)
+            self.col, self.head, sy_new, yy, stp, dtd, nparts)
         return info
 
     def slots(self):
@@ -92,10 +97,20 @@ class LBFGSMemory:
 
 
 @jit
-def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
+def ring_slots(head, col, m):
+    """Ring rows of the logical columns 0..col-1 (oldest first)."""
+    slots = np.empty(col, np.int64)
+    for j in range(col):
+        slots[j] = (head + j) % m
+    return slots
+
+
+@jit
+def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd, nparts):
     """Store s = d and y = r in the ring and add the new row of S'Y and column of S'S.
 
-    Returns ``(itail, col, head)``.  When the ring is full (``iupdat > m``) the
+    Returns ``(itail, col, head)``.  ``nparts`` > 1 shares the inner products
+    among that many threads.  When the ring is full (``iupdat > m``) the
     oldest pair is dropped and both triangles shift up-left by one.
     """
     m = ws.shape[0]
@@ -115,23 +130,45 @@ def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd):
                 ss[i - 1, j - 1] = ss[i, j]
             for i in range(j, col):
                 sy[i - 1, j - 1] = sy[i, j]
-    pointr = head
+    sy_row = np.empty(col)
+    ss_col = np.empty(col)
+    slots = ring_slots(head, col - 1, m)
+    if nparts == 1:
+        _new_pair_products(ws, wy, slots, d, sy_row, ss_col)
+    else:
+        _new_pair_products_parallel(ws, wy, slots, d, sy_row, ss_col)
     for j in range(col - 1):
-        sy[col - 1, j] = _dense.dot(d, wy[pointr])
-        ss[j, col - 1] = _dense.dot(ws[pointr], d)
-        pointr = (pointr + 1) % m
+        sy[col - 1, j] = sy_row[j]
+        ss[j, col - 1] = ss_col[j]
     ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
     sy[col - 1, col - 1] = dr
     return itail, col, head
 
 
+def _new_pair_products_loops(ws, wy, slots, s, sy_row, ss_col):
+    """sy_row[j] = s'y_j and ss_col[j] = s_j's over the pairs in ``slots`` (``ddot`` sums).
+
+    The products are shared among the threads, each summed whole by one of them.
+    """
+    npair = slots.shape[0]
+    for q in prange(2 * npair):
+        if q < npair:
+            sy_row[q] = _dense.dot(s, wy[slots[q]])
+        else:
+            ss_col[q - npair] = _dense.dot(ws[slots[q - npair]], s)
+
+
+_new_pair_products, _new_pair_products_parallel = twins(_new_pair_products_loops)
+
+
 @jit
-def add_pair(ws, wy, sy, ss, wt, d, r, itail, iupdat, col, head, dr, rr, stp, dtd):
+def add_pair(ws, wy, sy, ss, wt, d, r, itail, iupdat, col, head, dr, rr, stp, dtd, nparts):
     """:func:`matupd`, theta = y'y / s'y, then :func:`formt`.
 
     Returns ``(itail, col, head, theta, info)``.
     """
-    itail, col, head = matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd)
+    itail, col, head = matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd,
+                              nparts)
     theta = rr / dr
     return itail, col, head, theta, formt(wt, sy, ss, col, theta)
 

@@ -28,8 +28,13 @@ SciPy counterparts: ``formk``, ``cmprlb``, ``subsm`` (C:1891-2252, 1767-1831,
 2816-3169).  Like SciPy, ``formk`` keeps the inner products K is made of and
 updates them incrementally (O(m n) per iteration instead of O(m^2 n)).
 """
+import numpy as np
+
+from numba import prange
+
 from . import _dense, lbfgs_matrices
-from ._jit import fmax, fmin, jit
+from ._jit import fmax, fmin, jit, twins
+from .lbfgs_matrices import BLOCK
 
 VARIANTS = {"scipy": 0, "1995": 1}
 
@@ -67,36 +72,63 @@ def _shift_oldest_out(wn1, col):
 
 
 @jit
-def _add_newest(wn1, ws, wy, col, head, index, nfree):
+def _add_newest(wn1, ws, wy, col, head, index, nfree, nparts):
     """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets.
 
-    One pass over the variables per stored pair; sums run over ``index`` in
-    SciPy's order (free variables increasing, then active ones decreasing).
+    Sums run over ``index`` in SciPy's order (free variables increasing, then
+    active ones decreasing).
     """
     m = ws.shape[0]
-    n = ws.shape[1]
     c = col - 1
-    sc = (head + c) % m
+    slots = lbfgs_matrices.ring_slots(head, col, m)
+    sums = np.zeros((4, col))
+    if nparts == 1:
+        _newest_products(ws, wy, slots, index, nfree, sums, 1)
+    else:
+        _newest_products_parallel(ws, wy, slots, index, nfree, sums, nparts)
     for b in range(col):
-        sb = (head + b) % m
-        zyy = 0.0
-        zsy = 0.0
-        for k in range(nfree):
-            i = index[k]
-            zyy += wy[sc, i] * wy[sb, i]
-            zsy += ws[sb, i] * wy[sc, i]
-        ass = 0.0
-        asy = 0.0
-        for k in range(nfree, n):
-            i = index[k]
-            ass += ws[sc, i] * ws[sb, i]
-            asy += ws[sc, i] * wy[sb, i]
-        wn1[YY_Z, c, b] = zyy
-        wn1[YY_Z, b, c] = zyy
-        wn1[SS_A, c, b] = ass
-        wn1[SS_A, b, c] = ass
-        wn1[SY_A, c, b] = asy
-        wn1[SY_Z, b, c] = zsy
+        wn1[YY_Z, c, b] = sums[0, b]
+        wn1[YY_Z, b, c] = sums[0, b]
+        wn1[SS_A, c, b] = sums[2, b]
+        wn1[SS_A, b, c] = sums[2, b]
+        wn1[SY_A, c, b] = sums[3, b]
+        wn1[SY_Z, b, c] = sums[1, b]
+
+
+def _newest_products_loops(ws, wy, slots, index, nfree, sums, nparts):
+    """For each pair b and the newest pair c: sums[:, b] = (y_c'ZZ'y_b, s_b'ZZ'y_c,
+    s_c'AA's_b, s_c'AA'y_b); the pairs are split among ``nparts`` threads and
+    each sum runs over ``index`` in order, block by block.
+    """
+    col = slots.shape[0]
+    n = index.shape[0]
+    wyc = wy[slots[col - 1]]
+    wsc = ws[slots[col - 1]]
+    for part in prange(nparts):
+        for lo in range(0, n, BLOCK):
+            hi = min(lo + BLOCK, n)
+            for b in range(part * col // nparts, (part + 1) * col // nparts):
+                wyb = wy[slots[b]]
+                wsb = ws[slots[b]]
+                zyy = sums[0, b]
+                zsy = sums[1, b]
+                ass = sums[2, b]
+                asy = sums[3, b]
+                for t in range(lo, min(hi, nfree)):
+                    i = index[t]
+                    zyy += wyc[i] * wyb[i]
+                    zsy += wsb[i] * wyc[i]
+                for t in range(max(lo, nfree), hi):
+                    i = index[t]
+                    ass += wsc[i] * wsb[i]
+                    asy += wsc[i] * wyb[i]
+                sums[0, b] = zyy
+                sums[1, b] = zsy
+                sums[2, b] = ass
+                sums[3, b] = asy
+
+
+_newest_products, _newest_products_parallel = twins(_newest_products_loops)
 
 
 @jit
@@ -124,7 +156,7 @@ def _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave):
 
 @jit
 def formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter, ileave,
-          updatd, iupdat):
+          updatd, iupdat, nparts=1):
     """Update the inner products for the new pair and set changes, then factor K.
 
     As SciPy ``formk`` (C:1891-2252): when a pair was added, its row and column
@@ -138,7 +170,7 @@ def formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter, il
     if updatd:
         if iupdat > m:
             _shift_oldest_out(wn1, col)
-        _add_newest(wn1, ws, wy, col, head, index, nfree)
+        _add_newest(wn1, ws, wy, col, head, index, nfree, nparts)
         upcl = col - 1
     _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave)
     return factor_k(wn, wn1, sy, theta, col)
@@ -177,13 +209,12 @@ def factor_k(wn, wn1, sy, theta, col):
 
 @jit
 def reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head,
-                     nfree, cnstnd):
+                     nfree, cnstnd, nparts=1):
     """r = -Z'(g + B(xcp - x)) on the free variables (``cmprlb``).
 
-    Uses c = W'(xcp - x) from the Cauchy search.  Returns 0 or -8 (``bmv``
-    failure).  Without bounds and with memory, r = -g.
+    Uses c = W'(xcp - x) from the Cauchy search: r = -theta (xcp - x) - g + W M c.
+    Returns 0 or -8 (``bmv`` failure).  Without bounds and with memory, r = -g.
     """
-    m = ws.shape[0]
     if not cnstnd and col > 0:
         for i in range(x.shape[0]):
             r[i] = -g[i]
@@ -193,35 +224,55 @@ def reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head,
         r[i] = -theta * (z[k] - x[k]) - g[k]
     if lbfgs_matrices.bmv(sy, wt, col, c, v) != 0:
         return -8
-    pointr = head
-    for j in range(col):
-        a1 = v[j]
-        a2 = theta * v[col + j]
-        for i in range(nfree):
-            k = index[i]
-            r[i] = r[i] + wy[pointr, k] * a1 + ws[pointr, k] * a2
-        pointr = (pointr + 1) % m
+    slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+    if nparts == 1:
+        _add_W_Mc(ws, wy, slots, v, theta, r, index, nfree)
+    else:
+        _add_W_Mc_parallel(ws, wy, slots, v, theta, r, index, nfree)
     return 0
 
 
+def _add_W_Mc_loops(ws, wy, slots, v, theta, r, index, nfree):
+    """r[i] += sum_j (y_j v_j + s_j theta v_{col+j}) at variable index[i], j in order.
+
+    Blocks of r go to different threads; each r[i] sees the same operations.
+    """
+    col = slots.shape[0]
+    for blk in prange((nfree + BLOCK - 1) // BLOCK):
+        lo = blk * BLOCK
+        hi = min(lo + BLOCK, nfree)
+        wyb = np.empty(hi - lo)
+        wsb = np.empty(hi - lo)
+        for j in range(col):
+            yj, sj = _rows_on_block(ws, wy, slots[j], index, lo, hi, wyb, wsb)
+            a1 = v[j]
+            a2 = theta * v[col + j]
+            rb = r[lo:hi]
+            for i in range(hi - lo):
+                rb[i] = rb[i] + yj[i] * a1 + sj[i] * a2
+
+
+_add_W_Mc, _add_W_Mc_parallel = twins(_add_W_Mc_loops)
+
+
 @jit
-def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub):
+def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts=1):
     """Overwrite the reduced gradient d[:nsub] with the subspace Newton step.
 
-    Returns 0 or the triangular-solve info when K is singular.
+    wv = K^{-1} W'Z d (two triangular solves with the factors of K), then
+    d := (d + Z'W wv) / theta.  Returns 0 or the triangular-solve info when K
+    is singular.
     """
-    m = ws.shape[0]
-    pointr = head
+    slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+    wy_d = np.zeros(col)
+    ws_d = np.zeros(col)
+    if nparts == 1:
+        _free_products(ws, wy, slots, d, index, nsub, wy_d, ws_d, 1)
+    else:
+        _free_products_parallel(ws, wy, slots, d, index, nsub, wy_d, ws_d, nparts)
     for j in range(col):
-        t1 = 0.0
-        t2 = 0.0
-        for i in range(nsub):
-            k = index[i]
-            t1 += wy[pointr, k] * d[i]
-            t2 += ws[pointr, k] * d[i]
-        wv[j] = t1
-        wv[col + j] = theta * t2
-        pointr = (pointr + 1) % m
+        wv[j] = wy_d[j]
+        wv[col + j] = theta * ws_d[j]
     info = _dense.solve_upper_transposed(wn, 0, 2 * col, wv, 0)
     if info != 0:
         return info
@@ -230,16 +281,77 @@ def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub):
     info = _dense.solve_upper(wn, 0, 2 * col, wv, 0)
     if info != 0:
         return info
-    pointr = head
-    for j in range(col):
-        for i in range(nsub):
-            k = index[i]
-            d[i] = d[i] + (wy[pointr, k] * wv[j] / theta) + (ws[pointr, k] * wv[col + j])
-        pointr = (pointr + 1) % m
-    inv_theta = 1.0 / theta
-    for i in range(nsub):
-        d[i] *= inv_theta
+    if nparts == 1:
+        _newton_update(ws, wy, slots, wv, theta, d, index, nsub)
+    else:
+        _newton_update_parallel(ws, wy, slots, wv, theta, d, index, nsub)
     return 0
+
+
+def _free_products_loops(ws, wy, slots, d, index, nsub, wy_d, ws_d, nparts):
+    """wy_d[j] += y_j'Z d, ws_d[j] += s_j'Z d, each summed over i in increasing order.
+
+    The pairs are split among ``nparts`` threads; each visits the variables
+    block by block so that its block of d stays in cache.
+    """
+    col = slots.shape[0]
+    for part in prange(nparts):
+        for lo in range(0, nsub, BLOCK):
+            hi = min(lo + BLOCK, nsub)
+            for j in range(part * col // nparts, (part + 1) * col // nparts):
+                ty = wy_d[j]
+                ts = ws_d[j]
+                wyj = wy[slots[j]]
+                wsj = ws[slots[j]]
+                for i in range(lo, hi):
+                    k = index[i]
+                    ty += wyj[k] * d[i]
+                    ts += wsj[k] * d[i]
+                wy_d[j] = ty
+                ws_d[j] = ts
+
+
+_free_products, _free_products_parallel = twins(_free_products_loops)
+
+
+def _newton_update_loops(ws, wy, slots, wv, theta, d, index, nsub):
+    """d[i] := (d[i] + sum_j (y_j wv_j / theta + s_j wv_{col+j})) / theta, j in order."""
+    col = slots.shape[0]
+    inv_theta = 1.0 / theta
+    for blk in prange((nsub + BLOCK - 1) // BLOCK):
+        lo = blk * BLOCK
+        hi = min(lo + BLOCK, nsub)
+        wyb = np.empty(hi - lo)
+        wsb = np.empty(hi - lo)
+        db = d[lo:hi]
+        for j in range(col):
+            yj, sj = _rows_on_block(ws, wy, slots[j], index, lo, hi, wyb, wsb)
+            a1 = wv[j]
+            a2 = wv[col + j]
+            for i in range(hi - lo):
+                db[i] = db[i] + (yj[i] * a1 / theta) + (sj[i] * a2)
+        for i in range(hi - lo):
+            db[i] *= inv_theta
+
+
+@jit
+def _rows_on_block(ws, wy, slot, index, lo, hi, wyb, wsb):
+    """y and s of ring slot ``slot`` at the variables index[lo:hi].
+
+    ``index[:hi]`` is increasing, so when index[hi-1] = hi-1 it is 0, 1, ...,
+    hi-1 (all of the first hi variables free) and these are slices of the rows;
+    otherwise they are gathered into ``wyb`` and ``wsb``.
+    """
+    if index[hi - 1] == np.uint64(hi - 1):
+        return wy[slot, lo:hi], ws[slot, lo:hi]
+    for i in range(lo, hi):
+        k = index[i]
+        wyb[i - lo] = wy[slot, k]
+        wsb[i - lo] = ws[slot, k]
+    return wyb, wsb
+
+
+_newton_update, _newton_update_parallel = twins(_newton_update_loops)
 
 
 @jit
@@ -309,7 +421,7 @@ def backtrack_step(z, d, l, u, nbd, index, nsub):
 
 @jit
 def subspace_step(z, d, xp, x, g, l, u, nbd, ws, wy, wn, wv, index, theta, col,
-                  head, nsub, variant):
+                  head, nsub, variant, nparts=1):
     """Move the free variables of z = xcp toward the subspace minimizer (``subsm``).
 
     Returns ``(info, iword, alpha, dd_p)``: ``alpha`` is the backtracking
@@ -318,7 +430,7 @@ def subspace_step(z, d, xp, x, g, l, u, nbd, ws, wy, wn, wv, index, theta, col,
     """
     if nsub <= 0:
         return 0, SUB_CONVERGED, 1.0, 0.0
-    info = newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub)
+    info = newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts)
     if info != 0:
         return info, SUB_NOT_RUN, 1.0, 0.0
     if variant == 1:
@@ -346,24 +458,25 @@ FAILED_FORMK, FAILED_SUBSM = 1, 2
 @jit
 def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wrk, x, g,
                       l, u, nbd, z, r, xp, c, v, index, nfree, indx2, nenter, ileave, cnstnd,
-                      variant):
+                      variant, nparts):
     """The whole subspace minimization: K (if the sets or memory changed), the
     reduced gradient, the Newton step and its projection / backtracking.
 
     Returns ``(failed, info, iword, alpha, dd_p)``; ``failed`` is 0,
     :data:`FAILED_FORMK` or :data:`FAILED_SUBSM` (with SciPy's ``info``).
+    ``nparts`` > 1 shares the passes over S and Y among that many threads.
     """
     if wrk:
         info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
-                     ileave, updatd, iupdat)
+                     ileave, updatd, iupdat, nparts)
         if info != 0:
             return FAILED_FORMK, info, SUB_NOT_RUN, 1.0, 0.0
     info = reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head, nfree,
-                            cnstnd)
+                            cnstnd, nparts)
     if info != 0:
         return FAILED_SUBSM, info, SUB_NOT_RUN, 1.0, 0.0
     info, iword, alpha, dd_p = subspace_step(z, r, xp, x, g, l, u, nbd, ws, wy, wn, v, index,
-                                             theta, col, head, nfree, variant)
+                                             theta, col, head, nfree, variant, nparts)
     if info != 0:
         return FAILED_SUBSM, info, iword, alpha, dd_p
     return 0, 0, iword, alpha, dd_p
