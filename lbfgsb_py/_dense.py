@@ -80,12 +80,14 @@ def dot(a, b):
     n16 = n - n % 16
     acc = np.zeros(16)
     for i in range(0, n16, 16):
-        for k in range(16):
+        # The bound is always 16; written so, LLVM cannot prove it and keeps
+        # the loop, which it vectorizes, instead of unrolling it into scalar code.
+        for k in range(min(16, n16 - i)):
             acc[k] += a[i + k] * b[i + k]
-    lanes = np.empty(4)
+    quad = np.empty(4)
     for k in range(4):
-        lanes[k] = (acc[k] + acc[4 + k]) + (acc[8 + k] + acc[12 + k])
-    s = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]) if n16 else 0.0
+        quad[k] = (acc[k] + acc[4 + k]) + (acc[8 + k] + acc[12 + k])
+    s = (quad[0] + quad[2]) + (quad[1] + quad[3]) if n16 else 0.0
     for i in range(n16, n):
         s += a[i] * b[i]
     return s

@@ -25,10 +25,11 @@ EPSMCH = lbfgs_matrices.EPSMCH
 SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
              subspace.SUB_BOUNDED: "bnd"}
 #: From this many variables on, the passes over S and Y are shared among Numba's
-#: threads (``numba.set_num_threads`` sets how many); smaller problems stay on one
-#: thread, where starting threads would cost more than it saves.  The results
-#: are the same bits either way.
-PARALLEL_MIN_N = 20000
+#: threads (``numba.set_num_threads`` sets how many); the results are the same
+#: bits either way.  On the 2-core benchmark machine threads paid off only once
+#: S and Y no longer fit in cache: at n = 1e6 (-10 to -35% per iteration), not
+#: at n <= 6e5 (up to 2.5x slower at 1e5, where the waiting threads spin).
+PARALLEL_MIN_N = 1_000_000
 
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
                  "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
@@ -293,7 +294,7 @@ class Engine:
             self.g[:] = g
         else:
             ls.begin(self.x, self.f, self.g, self.d, self.l, self.u, self.nbd, self.cnstnd,
-                     self.boxed, self.iter)
+                     self.boxed, self.iter, self.nparts)
         while True:
             stp_tried, trial = ls.stp, ls.ifun
             more = ls.test(self.f, self.g, self.d)
@@ -377,7 +378,7 @@ class Engine:
         ls, mem = self.ls, self.memory
         y = self.ls.r
         np.subtract(self.g, y, out=y)
-        rr = norm2(y) ** 2
+        rr = norm2(y, self.nparts) ** 2
         if ls.stp == 1.0:
             dr = ls.gd - ls.gdold
             ddum = -ls.gdold

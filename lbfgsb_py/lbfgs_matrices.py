@@ -106,6 +106,38 @@ def ring_slots(head, col, m):
 
 
 @jit
+def add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y, sum_s):
+    """Add y_q'v and s_q'v over the variables index[lo:hi], for the pairs q = j .. j+3.
+
+    (Pairs at or past ``jend`` are left alone.)  v's entry for variable
+    k = index[i] is v[k] if ``v_at_variable`` else v[i].  Each of the eight sums
+    is a plain running sum over i in increasing order, as SciPy's loops add
+    them; running eight at once keeps the processor's adders busy.
+    """
+    j1 = min(j + 1, jend - 1)
+    j2 = min(j + 2, jend - 1)
+    j3 = min(j + 3, jend - 1)
+    y0, y1, y2, y3 = wy[slots[j]], wy[slots[j1]], wy[slots[j2]], wy[slots[j3]]
+    s0, s1, s2, s3 = ws[slots[j]], ws[slots[j1]], ws[slots[j2]], ws[slots[j3]]
+    a0, a1, a2, a3 = sum_y[j], sum_y[j1], sum_y[j2], sum_y[j3]
+    b0, b1, b2, b3 = sum_s[j], sum_s[j1], sum_s[j2], sum_s[j3]
+    for i in range(lo, hi):
+        k = index[i]
+        vi = v[k] if v_at_variable else v[i]
+        a0 += y0[k] * vi
+        b0 += s0[k] * vi
+        a1 += y1[k] * vi
+        b1 += s1[k] * vi
+        a2 += y2[k] * vi
+        b2 += s2[k] * vi
+        a3 += y3[k] * vi
+        b3 += s3[k] * vi
+    # Clamped duplicates computed the same sums, so the order of writing is free.
+    sum_y[j3], sum_y[j2], sum_y[j1], sum_y[j] = a3, a2, a1, a0
+    sum_s[j3], sum_s[j2], sum_s[j1], sum_s[j] = b3, b2, b1, b0
+
+
+@jit
 def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd, nparts):
     """Store s = d and y = r in the ring and add the new row of S'Y and column of S'S.
 

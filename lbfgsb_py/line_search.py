@@ -8,9 +8,10 @@ very first iteration of an unboxed problem, where it is min(1/||d||, stpmax)
 Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
 """
 import numpy as np
+from numba import prange
 
 from . import _dense, more_thuente
-from ._jit import fmax, fmin, jit
+from ._jit import fmax, fmin, jit, twins
 
 #: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
 FTOL = 1e-3
@@ -80,48 +81,83 @@ def trial_point(x, t, d, z, stp, l, u, nbd):
 
 
 @jit
-def norm2(d):
+def norm2(d, nparts=1):
     """Euclidean norm, correctly rounded in all but rare ties (like BLAS ``dnrm2``).
 
     SciPy's OpenBLAS ``dnrm2`` on x86-64 sums the squares in 80-bit extended
     precision, which makes its result (almost always) the correctly rounded
-    norm.  We get the same value from a double-double sum of squares after an
-    exact power-of-two scaling (which also avoids overflow and underflow).
+    norm.  We get the same value from a double-double sum of squares.  Scaling
+    by a power of two changes no bit unless a square under- or overflows, so
+    the vector is rescaled only when its largest entry is extreme (or there is
+    a NaN or inf).  ``nparts`` > 1 sums the two halves on two threads.
     """
+    hi, lo, big = _sum_of_squares(d, 1.0, nparts)
+    scale = 1.0
+    if not (2.0 ** -450 < big < 2.0 ** 450) or hi != hi:
+        big = _max_abs(d)
+        if big != big or big == 0.0 or big == np.inf:
+            return big
+        scale = 2.0 ** -np.floor(np.log2(big))
+        hi, lo, big = _sum_of_squares(d, scale, nparts)
+    root = np.sqrt(hi + lo)
+    # One Newton correction with the double-double remainder.
+    p, e = _two_product(root, root)
+    root += ((hi - p) - e + lo) / (2.0 * root)
+    return root / scale
+
+
+@jit
+def _max_abs(d):
+    """max |d_i|, or NaN if some d_i is NaN."""
     big = 0.0
     for i in range(d.shape[0]):
         a = abs(d[i])
         if a != a:
             return a
         big = max(big, a)
-    if big == 0.0 or big == np.inf:
-        return big
-    scale = 2.0 ** -np.floor(np.log2(big))
-    # Four independent double-double partial sums (element i goes to i % 4).
-    h0 = h1 = h2 = h3 = l0 = l1 = l2 = l3 = 0.0
+    return big
+
+
+@jit
+def _sum_of_squares(d, scale, nparts):
+    """(hi, lo) = sum of (scale d_i)^2 as a double-double, and max |d_i|.
+
+    The two halves of d are summed separately (on two threads if ``nparts`` >
+    1), then added: the same bits either way.
+    """
+    out = np.zeros((2, 3))
+    if nparts == 1:
+        _half_sums(d, scale, out)
+    else:
+        _half_sums_parallel(d, scale, out)
+    hi, lo = _dd_add(out[0, 0], out[0, 1], out[1, 0], out[1, 1])
+    return hi, lo, max(out[0, 2], out[1, 2])
+
+
+def _half_sums_loops(d, scale, out):
+    """out[h] = (hi, lo, max |d_i|) over half h of d; four double-double lanes each."""
     n = d.shape[0]
-    n4 = n - n % 4
-    for i in range(0, n4, 4):
-        h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
-        h1, l1 = _dd_add_square(h1, l1, d[i + 1] * scale)
-        h2, l2 = _dd_add_square(h2, l2, d[i + 2] * scale)
-        h3, l3 = _dd_add_square(h3, l3, d[i + 3] * scale)
-    if n - n4 > 0:
-        h0, l0 = _dd_add_square(h0, l0, d[n4] * scale)
-    if n - n4 > 1:
-        h1, l1 = _dd_add_square(h1, l1, d[n4 + 1] * scale)
-    if n - n4 > 2:
-        h2, l2 = _dd_add_square(h2, l2, d[n4 + 2] * scale)
-    hi = np.array([h0, h1, h2, h3])
-    lo = np.array([l0, l1, l2, l3])
-    total_hi, total_lo = _dd_add(hi[0], lo[0], hi[1], lo[1])
-    h2, l2 = _dd_add(hi[2], lo[2], hi[3], lo[3])
-    total_hi, total_lo = _dd_add(total_hi, total_lo, h2, l2)
-    root = np.sqrt(total_hi + total_lo)
-    # One Newton correction with the double-double remainder.
-    p, e = _two_product(root, root)
-    root += ((total_hi - p) - e + total_lo) / (2.0 * root)
-    return root / scale
+    for h in prange(2):
+        start = h * (n // 2)
+        stop = n // 2 if h == 0 else n
+        h0 = h1 = h2 = h3 = l0 = l1 = l2 = l3 = big = 0.0
+        stop4 = stop - (stop - start) % 4
+        for i in range(start, stop4, 4):
+            big = max(big, max(max(abs(d[i]), abs(d[i + 1])), max(abs(d[i + 2]), abs(d[i + 3]))))
+            h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
+            h1, l1 = _dd_add_square(h1, l1, d[i + 1] * scale)
+            h2, l2 = _dd_add_square(h2, l2, d[i + 2] * scale)
+            h3, l3 = _dd_add_square(h3, l3, d[i + 3] * scale)
+        for i in range(stop4, stop):
+            big = max(big, abs(d[i]))
+            h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
+        s_hi, s_lo = _dd_add(h0, l0, h1, l1)
+        h2, l2 = _dd_add(h2, l2, h3, l3)
+        out[h, 0], out[h, 1] = _dd_add(s_hi, s_lo, h2, l2)
+        out[h, 2] = big
+
+
+_half_sums, _half_sums_parallel = twins(_half_sums_loops)
 
 
 @jit
@@ -162,11 +198,11 @@ def _two_product(a, b):
 
 
 @jit
-def _start(x, g, d, l, u, nbd, cnstnd, iteration, t, r):
+def _start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
     """||d||, stpmax, and the saved start point t = x, r = g."""
     t[:] = x
     r[:] = g
-    return norm2(d), max_step(x, d, l, u, nbd, cnstnd, iteration)
+    return norm2(d, nparts), max_step(x, d, l, u, nbd, cnstnd, iteration)
 
 
 @jit
@@ -199,9 +235,10 @@ class LineSearch:
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def begin(self, x, f, g, d, l, u, nbd, cnstnd, boxed, iteration):
+    def begin(self, x, f, g, d, l, u, nbd, cnstnd, boxed, iteration, nparts=1):
         """Set up a new search from (x, f, g) along d."""
-        self.dnorm, self.stpmx = _start(x, g, d, l, u, nbd, cnstnd, iteration, self.t, self.r)
+        self.dnorm, self.stpmx = _start(x, g, d, l, u, nbd, cnstnd, iteration, self.t, self.r,
+                                        nparts)
         self.dtd = self.dnorm ** 2
         self.stp = initial_step(iteration, boxed, self.dnorm, self.stpmx)
         self.fold = f

@@ -105,27 +105,14 @@ def _newest_products_loops(ws, wy, slots, index, nfree, sums, nparts):
     wyc = wy[slots[col - 1]]
     wsc = ws[slots[col - 1]]
     for part in prange(nparts):
+        bend = (part + 1) * col // nparts
         for lo in range(0, n, BLOCK):
             hi = min(lo + BLOCK, n)
-            for b in range(part * col // nparts, (part + 1) * col // nparts):
-                wyb = wy[slots[b]]
-                wsb = ws[slots[b]]
-                zyy = sums[0, b]
-                zsy = sums[1, b]
-                ass = sums[2, b]
-                asy = sums[3, b]
-                for t in range(lo, min(hi, nfree)):
-                    i = index[t]
-                    zyy += wyc[i] * wyb[i]
-                    zsy += wsb[i] * wyc[i]
-                for t in range(max(lo, nfree), hi):
-                    i = index[t]
-                    ass += wsc[i] * wsb[i]
-                    asy += wsc[i] * wyb[i]
-                sums[0, b] = zyy
-                sums[1, b] = zsy
-                sums[2, b] = ass
-                sums[3, b] = asy
+            for b in range(part * col // nparts, bend, 4):
+                lbfgs_matrices.add_pair_sums(ws, wy, slots, b, bend, wyc, index, lo,
+                                             min(hi, nfree), True, sums[0], sums[1])
+                lbfgs_matrices.add_pair_sums(ws, wy, slots, b, bend, wsc, index,
+                                             max(lo, nfree), hi, True, sums[3], sums[2])
 
 
 _newest_products, _newest_products_parallel = twins(_newest_products_loops)
@@ -296,19 +283,12 @@ def _free_products_loops(ws, wy, slots, d, index, nsub, wy_d, ws_d, nparts):
     """
     col = slots.shape[0]
     for part in prange(nparts):
+        jend = (part + 1) * col // nparts
         for lo in range(0, nsub, BLOCK):
             hi = min(lo + BLOCK, nsub)
-            for j in range(part * col // nparts, (part + 1) * col // nparts):
-                ty = wy_d[j]
-                ts = ws_d[j]
-                wyj = wy[slots[j]]
-                wsj = ws[slots[j]]
-                for i in range(lo, hi):
-                    k = index[i]
-                    ty += wyj[k] * d[i]
-                    ts += wsj[k] * d[i]
-                wy_d[j] = ty
-                ws_d[j] = ts
+            for j in range(part * col // nparts, jend, 4):
+                lbfgs_matrices.add_pair_sums(ws, wy, slots, j, jend, d, index, lo, hi, False,
+                                             wy_d, ws_d)
 
 
 _free_products, _free_products_parallel = twins(_free_products_loops)
