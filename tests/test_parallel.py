@@ -5,20 +5,7 @@ import pytest
 
 import lbfgsb_py
 from lbfgsb_py import driver
-
-
-def _problem(n):
-    a = np.logspace(0, 3, n)
-    c = np.where(np.arange(n) % 2 == 0, 2.0, 0.3)
-
-    def fun(x):
-        r = x - c
-        dx = np.diff(x)
-        g = a * r + 0.04 * r ** 3
-        g[1:] += 0.1 * dx
-        g[:-1] -= 0.1 * dx
-        return 0.5 * np.dot(a * r, r) + 0.05 * np.dot(dx, dx) + 0.01 * np.sum(r ** 4), g
-    return fun
+from validation.bench import Problem
 
 
 def _points(fun, n, bounds, maxcor):
@@ -38,8 +25,8 @@ def test_threads_change_no_bit(monkeypatch, bounded, maxcor):
     if numba.get_num_threads() < 2:
         pytest.skip("one thread only: nothing to compare")
     n = 3001
-    fun = _problem(n)
-    bounds = [(-1.0, 1.0)] * n if bounded else None
+    fun = Problem(n, bounded)
+    bounds = list(zip(*fun.bounds)) if bounded else None
     serial, res1 = _points(fun, n, bounds, maxcor)
     monkeypatch.setattr(driver, "PARALLEL_MIN_N", 1)
     threaded, res2 = _points(fun, n, bounds, maxcor)
