@@ -98,7 +98,7 @@ def norm2(d, nparts=1):
         if big != big or big == 0.0 or big == np.inf:
             return big
         scale = 2.0 ** -np.floor(np.log2(big))
-        hi, lo, big = _sum_of_squares(d, scale, nparts)
+        hi, lo, _ = _sum_of_squares(d, scale, nparts)
     root = np.sqrt(hi + lo)
     # One Newton correction with the double-double remainder.
     p, e = _two_product(root, root)
