@@ -16,21 +16,22 @@ def cholesky_upper(a, o, k):
     """Factor the symmetric block A = R'R in place, R upper (like ``dpotrf('U')``).
 
     Reads only the upper triangle.  Returns 0, or j+1 when the j-th pivot is not
-    positive (or NaN): the LAPACK ``info`` convention.
+    positive (or NaN): the LAPACK ``info`` convention.  Row j of R is
+    (A[j, j:] - sum_{p<j} R[p, j] R[p, j:]) / R[j, j], the terms subtracted in
+    increasing p; the inner loops run along rows, so they vectorize.
     """
     for j in range(k):
-        s = a[o + j, o + j]
         for p in range(j):
-            s -= a[o + p, o + j] * a[o + p, o + j]
+            rpj = a[o + p, o + j]
+            for i in range(j, k):
+                a[o + j, o + i] -= rpj * a[o + p, o + i]
+        s = a[o + j, o + j]
         if not s > 0.0:
             return j + 1
         rjj = np.sqrt(s)
         a[o + j, o + j] = rjj
         for i in range(j + 1, k):
-            t = a[o + j, o + i]
-            for p in range(j):
-                t -= a[o + p, o + j] * a[o + p, o + i]
-            a[o + j, o + i] = t / rjj
+            a[o + j, o + i] /= rjj
     return 0
 
 
@@ -39,15 +40,38 @@ def solve_upper_transposed(a, o, k, b, bo):
     """Solve R' x = b in place (``dtrtrs('U', 'T')``), R = a[o:o+k, o:o+k] upper.
 
     ``b[bo:bo+k]`` is overwritten with x.  Returns 0 or j+1 for a zero pivot.
+    x_j = (b_j - sum_{p<j} R[p, j] x_p) / R[j, j], the terms subtracted in
+    increasing p (each x_p is swept into the later entries as soon as it is known).
     """
     for j in range(k):
         if a[o + j, o + j] == 0.0:
             return j + 1
+    for p in range(k):
+        xp = b[bo + p] / a[o + p, o + p]
+        b[bo + p] = xp
+        for j in range(p + 1, k):
+            b[bo + j] -= a[o + p, o + j] * xp
+    return 0
+
+
+@jit
+def solve_upper_transposed_block(a, o, k, c, nc):
+    """Solve R' X = B in place for the nc right-hand sides B = a[o:o+k, c:c+nc].
+
+    The same arithmetic as :func:`solve_upper_transposed` column by column, done
+    row by row so that the inner loop runs along a row.  Returns 0 or j+1.
+    """
     for j in range(k):
-        t = b[bo + j]
-        for p in range(j):
-            t -= a[o + p, o + j] * b[bo + p]
-        b[bo + j] = t / a[o + j, o + j]
+        if a[o + j, o + j] == 0.0:
+            return j + 1
+    for p in range(k):
+        rpp = a[o + p, o + p]
+        for q in range(c, c + nc):
+            a[o + p, q] /= rpp
+        for j in range(p + 1, k):
+            rpj = a[o + p, o + j]
+            for q in range(c, c + nc):
+                a[o + j, q] -= rpj * a[o + p, q]
     return 0
 
 

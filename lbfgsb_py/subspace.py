@@ -123,6 +123,8 @@ def _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave):
     """Move the terms of entering (A -> Z) and leaving (Z -> A) variables between blocks."""
     m = ws.shape[0]
     n = ws.shape[1]
+    if nenter == 0 and ileave == n:
+        return          # no set changed: every correction would add 0.0
     for a in range(upcl):
         sa = (head + a) % m
         for b in range(upcl):
@@ -181,14 +183,17 @@ def factor_k(wn, wn1, sy, theta, col):
         wn[a, a] += sy[a, a]
     if _dense.cholesky_upper(wn, 0, col) != 0:
         return -1
-    for b in range(col):
-        _dense.solve_upper_transposed(wn, 0, col, wn[:, col + b], 0)
+    _dense.solve_upper_transposed_block(wn, 0, col, col, col)
+    # (2,2) += (1,2)'(1,2): each entry's sum over k runs in increasing k.
+    s = np.empty(2 * col)
     for i in range(col, 2 * col):
+        s[i:] = 0.0
+        for k in range(col):
+            wki = wn[k, i]
+            for j in range(i, 2 * col):
+                s[j] += wki * wn[k, j]
         for j in range(i, 2 * col):
-            s = 0.0
-            for k in range(col):
-                s += wn[k, i] * wn[k, j]
-            wn[i, j] += s
+            wn[i, j] += s[j]
     if _dense.cholesky_upper(wn, col, col) != 0:
         return -2
     return 0

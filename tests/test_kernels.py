@@ -3,12 +3,13 @@
 * compact L-BFGS matrices vs the dense BFGS recurrence [BNS94 Thm 2.3];
 * ``bmv`` vs the dense middle matrix M;
 * the generalized Cauchy point vs a brute-force walk along the projected path;
-* the subspace step vs a dense reduced Newton solve.
+* the subspace step vs a dense reduced Newton solve;
+* the small dense factorizations vs NumPy's.
 """
 import numpy as np
 import pytest
 
-from lbfgsb_py import active_set, bounds, cauchy, lbfgs_matrices, subspace
+from lbfgsb_py import _dense, active_set, bounds, cauchy, lbfgs_matrices, subspace
 
 
 def memory_from_pairs(n, m, npairs, seed):
@@ -154,3 +155,34 @@ def test_norm2_is_blas_dnrm2_and_dot_groups_like_ddot():
     assert np.isnan(line_search.norm2(np.array([1.0, np.nan])))
     a, b = rng.standard_normal(1000), rng.standard_normal(1000)
     assert _dense.dot(a, b) == pytest.approx(ddot(a, b), rel=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 5, 17, 40])
+def test_dense_cholesky_and_triangular_solves_match_numpy(k):
+    rng = np.random.default_rng(k)
+    o, nc = 2, 3                       # a block inside a larger array, as formk uses it
+    a = np.zeros((o + k + nc, o + k + nc))
+    g = rng.standard_normal((k, k))
+    a[o:o + k, o:o + k] = g @ g.T + k * np.eye(k)
+    a[o:o + k, o + k:] = rng.standard_normal((k, nc))
+    spd, rhs = a[o:o + k, o:o + k].copy(), a[o:o + k, o + k:].copy()
+    assert _dense.cholesky_upper(a, o, k) == 0
+    r = np.triu(a[o:o + k, o:o + k])
+    np.testing.assert_allclose(r, np.linalg.cholesky(spd).T, rtol=1e-12, atol=1e-12)
+    cols = [rhs[:, q].copy() for q in range(nc)]
+    for b in cols:
+        assert _dense.solve_upper_transposed(a, o, k, b, 0) == 0
+    assert _dense.solve_upper_transposed_block(a, o, k, o + k, nc) == 0
+    np.testing.assert_allclose(a[o:o + k, o + k:], np.linalg.solve(r.T, rhs), rtol=1e-10)
+    # The block solve does each column's arithmetic exactly as the one-column solve.
+    assert np.array_equal(a[o:o + k, o + k:], np.column_stack(cols))
+    b = rhs[:, 0].copy()
+    assert _dense.solve_upper(a, o, k, b, 0) == 0
+    np.testing.assert_allclose(b, np.linalg.solve(r, rhs[:, 0]), rtol=1e-10)
+
+
+def test_dense_cholesky_reports_the_first_bad_pivot():
+    a = np.diag([4.0, 1.0, -1.0, 2.0])
+    assert _dense.cholesky_upper(a, 0, 4) == 3
+    z = np.diag([1.0, 0.0])
+    assert _dense.solve_upper_transposed_block(z, 0, 2, 0, 1) == 2
