@@ -229,19 +229,9 @@ def _add_W_Mc_loops(ws, wy, slots, v, theta, r, index, nfree):
 
     Blocks of r go to different threads; each r[i] sees the same operations.
     """
-    col = slots.shape[0]
     for blk in prange((nfree + BLOCK - 1) // BLOCK):
         lo = blk * BLOCK
-        hi = min(lo + BLOCK, nfree)
-        wyb = np.empty(hi - lo)
-        wsb = np.empty(hi - lo)
-        for j in range(col):
-            yj, sj = _rows_on_block(ws, wy, slots[j], index, lo, hi, wyb, wsb)
-            a1 = v[j]
-            a2 = theta * v[col + j]
-            rb = r[lo:hi]
-            for i in range(hi - lo):
-                rb[i] = rb[i] + yj[i] * a1 + sj[i] * a2
+        _add_W_terms(r, ws, wy, slots, v, theta, False, index, lo, min(lo + BLOCK, nfree))
 
 
 _add_W_Mc, _add_W_Mc_parallel = twins(_add_W_Mc_loops)
@@ -301,39 +291,52 @@ _free_products, _free_products_parallel = twins(_free_products_loops)
 
 def _newton_update_loops(ws, wy, slots, wv, theta, d, index, nsub):
     """d[i] := (d[i] + sum_j (y_j wv_j / theta + s_j wv_{col+j})) / theta, j in order."""
-    col = slots.shape[0]
     inv_theta = 1.0 / theta
     for blk in prange((nsub + BLOCK - 1) // BLOCK):
         lo = blk * BLOCK
         hi = min(lo + BLOCK, nsub)
-        wyb = np.empty(hi - lo)
-        wsb = np.empty(hi - lo)
-        db = d[lo:hi]
-        for j in range(col):
-            yj, sj = _rows_on_block(ws, wy, slots[j], index, lo, hi, wyb, wsb)
-            a1 = wv[j]
-            a2 = wv[col + j]
-            for i in range(hi - lo):
-                db[i] = db[i] + (yj[i] * a1 / theta) + (sj[i] * a2)
-        for i in range(hi - lo):
-            db[i] *= inv_theta
+        _add_W_terms(d, ws, wy, slots, wv, theta, True, index, lo, hi)
+        for i in range(lo, hi):
+            d[i] *= inv_theta
+
+
+#: Shortest block of consecutive free variables worth the pair-by-pair loops.
+MIN_VECTOR_RUN = 64
 
 
 @jit
-def _rows_on_block(ws, wy, slot, index, lo, hi, wyb, wsb):
-    """y and s of ring slot ``slot`` at the variables index[lo:hi].
+def _add_W_terms(r, ws, wy, slots, v, theta, subsm, index, lo, hi):
+    """r[i] := r[i] + sum_j (y_j a_j + s_j b_j) at k = index[i], lo <= i < hi, j in order.
 
-    ``index[:hi]`` is increasing, so when index[hi-1] = hi-1 it is 0, 1, ...,
-    hi-1 (all of the first hi variables free) and these are slices of the rows;
-    otherwise they are gathered into ``wyb`` and ``wsb``.
+    As ``cmprlb`` forms the terms: y_j v_j + s_j (theta v_{col+j}); as ``subsm``
+    does (``subsm`` true): (y_j v_j) / theta + s_j v_{col+j}.  ``index[:hi]`` is
+    increasing, so index[hi-1] = hi-1 means the block holds the variables
+    lo..hi-1 themselves: then the rows are read in place, pair after pair, in
+    loops the compiler vectorizes.  Otherwise (and for short blocks, where those
+    loops cost more than they save) each r[i] takes all its terms at once.
+    Either way r[i] sees the same operations in the same order.
     """
-    if index[hi - 1] == np.uint64(hi - 1):
-        return wy[slot, lo:hi], ws[slot, lo:hi]
+    col = slots.shape[0]
+    if hi - lo >= MIN_VECTOR_RUN and index[hi - 1] == np.uint64(hi - 1):
+        for j in range(col):
+            y = wy[slots[j]]
+            s = ws[slots[j]]
+            a = v[j]
+            b = v[col + j] if subsm else theta * v[col + j]
+            for i in range(lo, hi):
+                ya = y[i] * a / theta if subsm else y[i] * a
+                r[i] = r[i] + ya + s[i] * b
+        return
     for i in range(lo, hi):
         k = index[i]
-        wyb[i - lo] = wy[slot, k]
-        wsb[i - lo] = ws[slot, k]
-    return wyb, wsb
+        ri = r[i]
+        for j in range(col):
+            ya = wy[slots[j], k] * v[j]
+            if subsm:
+                ri = ri + ya / theta + ws[slots[j], k] * v[col + j]
+            else:
+                ri = ri + ya + ws[slots[j], k] * (theta * v[col + j])
+        r[i] = ri
 
 
 _newton_update, _newton_update_parallel = twins(_newton_update_loops)
