@@ -18,20 +18,18 @@ def cholesky_upper(a, o, k):
     Reads only the upper triangle.  Returns 0, or j+1 when the j-th pivot is not
     positive (or NaN): the LAPACK ``info`` convention.  Row j of R is
     (A[j, j:] - sum_{p<j} R[p, j] R[p, j:]) / R[j, j], the terms subtracted in
-    increasing p; the inner loops run along rows, so they vectorize.
+    increasing p.
     """
     for j in range(k):
-        for p in range(j):
-            rpj = a[o + p, o + j]
-            for i in range(j, k):
-                a[o + j, o + i] -= rpj * a[o + p, o + i]
+        for q in range(o + j, o + k, 8):
+            _subtract_products8(a, o, j, q, o + k)
         s = a[o + j, o + j]
         if not s > 0.0:
             return j + 1
         rjj = np.sqrt(s)
         a[o + j, o + j] = rjj
-        for i in range(j + 1, k):
-            a[o + j, o + i] /= rjj
+        for i in range(o + j + 1, o + k):
+            a[o + j, i] /= rjj
     return 0
 
 
@@ -41,16 +39,16 @@ def solve_upper_transposed(a, o, k, b, bo):
 
     ``b[bo:bo+k]`` is overwritten with x.  Returns 0 or j+1 for a zero pivot.
     x_j = (b_j - sum_{p<j} R[p, j] x_p) / R[j, j], the terms subtracted in
-    increasing p (each x_p is swept into the later entries as soon as it is known).
+    increasing p.
     """
     for j in range(k):
         if a[o + j, o + j] == 0.0:
             return j + 1
-    for p in range(k):
-        xp = b[bo + p] / a[o + p, o + p]
-        b[bo + p] = xp
-        for j in range(p + 1, k):
-            b[bo + j] -= a[o + p, o + j] * xp
+    for j in range(k):
+        t = b[bo + j]
+        for p in range(j):
+            t -= a[o + p, o + j] * b[bo + p]
+        b[bo + j] = t / a[o + j, o + j]
     return 0
 
 
@@ -58,21 +56,46 @@ def solve_upper_transposed(a, o, k, b, bo):
 def solve_upper_transposed_block(a, o, k, c, nc):
     """Solve R' X = B in place for the nc right-hand sides B = a[o:o+k, c:c+nc].
 
-    The same arithmetic as :func:`solve_upper_transposed` column by column, done
-    row by row so that the inner loop runs along a row.  Returns 0 or j+1.
+    Each column gets exactly the arithmetic of :func:`solve_upper_transposed`;
+    eight columns are worked at once.  Returns 0 or j+1 for a zero pivot.
     """
     for j in range(k):
         if a[o + j, o + j] == 0.0:
             return j + 1
-    for p in range(k):
-        rpp = a[o + p, o + p]
+    for j in range(k):
+        for q in range(c, c + nc, 8):
+            _subtract_products8(a, o, j, q, c + nc)
         for q in range(c, c + nc):
-            a[o + p, q] /= rpp
-        for j in range(p + 1, k):
-            rpj = a[o + p, o + j]
-            for q in range(c, c + nc):
-                a[o + j, q] -= rpj * a[o + p, q]
+            a[o + j, q] /= a[o + j, o + j]
     return 0
+
+
+@jit
+def _subtract_products8(a, o, j, q, qend):
+    """a[o+j, q'] -= a[o+p, o+j] a[o+p, q'] for p = 0 .. j-1 in turn, q' = q .. q+7.
+
+    (Columns at or past ``qend`` are left alone.)  Eight independent running
+    differences, held in registers, keep the processor's adders busy; each is
+    the same sequence of operations as a one-column loop.
+    """
+    last = qend - 1
+    q1, q2, q3 = min(q + 1, last), min(q + 2, last), min(q + 3, last)
+    q4, q5, q6, q7 = min(q + 4, last), min(q + 5, last), min(q + 6, last), min(q + 7, last)
+    t0, t1, t2, t3 = a[o + j, q], a[o + j, q1], a[o + j, q2], a[o + j, q3]
+    t4, t5, t6, t7 = a[o + j, q4], a[o + j, q5], a[o + j, q6], a[o + j, q7]
+    for p in range(j):
+        r = a[o + p, o + j]
+        t0 -= r * a[o + p, q]
+        t1 -= r * a[o + p, q1]
+        t2 -= r * a[o + p, q2]
+        t3 -= r * a[o + p, q3]
+        t4 -= r * a[o + p, q4]
+        t5 -= r * a[o + p, q5]
+        t6 -= r * a[o + p, q6]
+        t7 -= r * a[o + p, q7]
+    # Clamped duplicates computed the same values, so the order of writing is free.
+    a[o + j, q7], a[o + j, q6], a[o + j, q5], a[o + j, q4] = t7, t6, t5, t4
+    a[o + j, q3], a[o + j, q2], a[o + j, q1], a[o + j, q] = t3, t2, t1, t0
 
 
 @jit
