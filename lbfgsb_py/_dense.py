@@ -39,16 +39,35 @@ def solve_upper_transposed(a, o, k, b, bo):
 
     ``b[bo:bo+k]`` is overwritten with x.  Returns 0 or j+1 for a zero pivot.
     x_j = (b_j - sum_{p<j} R[p, j] x_p) / R[j, j], the terms subtracted in
-    increasing p.
+    increasing p.  Eight entries at a time first take the terms of the x_p
+    already known, as eight independent running differences.
     """
     for j in range(k):
         if a[o + j, o + j] == 0.0:
             return j + 1
-    for j in range(k):
-        t = b[bo + j]
-        for p in range(j):
-            t -= a[o + p, o + j] * b[bo + p]
-        b[bo + j] = t / a[o + j, o + j]
+    for j0 in range(0, k, 8):
+        last = k - 1
+        q1, q2, q3 = min(j0 + 1, last), min(j0 + 2, last), min(j0 + 3, last)
+        q4, q5, q6, q7 = min(j0 + 4, last), min(j0 + 5, last), min(j0 + 6, last), min(j0 + 7, last)
+        t0, t1, t2, t3 = b[bo + j0], b[bo + q1], b[bo + q2], b[bo + q3]
+        t4, t5, t6, t7 = b[bo + q4], b[bo + q5], b[bo + q6], b[bo + q7]
+        for p in range(j0):
+            xp = b[bo + p]
+            t0 -= a[o + p, o + j0] * xp
+            t1 -= a[o + p, o + q1] * xp
+            t2 -= a[o + p, o + q2] * xp
+            t3 -= a[o + p, o + q3] * xp
+            t4 -= a[o + p, o + q4] * xp
+            t5 -= a[o + p, o + q5] * xp
+            t6 -= a[o + p, o + q6] * xp
+            t7 -= a[o + p, o + q7] * xp
+        b[bo + q7], b[bo + q6], b[bo + q5], b[bo + q4] = t7, t6, t5, t4
+        b[bo + q3], b[bo + q2], b[bo + q1], b[bo + j0] = t3, t2, t1, t0
+        for j in range(j0, min(j0 + 8, k)):
+            t = b[bo + j]
+            for p in range(j0, j):
+                t -= a[o + p, o + j] * b[bo + p]
+            b[bo + j] = t / a[o + j, o + j]
     return 0
 
 
