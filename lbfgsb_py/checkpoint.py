@@ -73,7 +73,7 @@ def restore_engine(meta, arrays, tracer, callback=None):
     _get(arrays, "ls", engine.ls, LS_FIELDS)
     engine.variant = meta["variant"]
     engine.tracer, engine.callback = tracer, callback
-    engine.keep_cauchy_point, engine.xcp = False, None
+    engine.keep_cauchy_point, engine.xcp, engine._xcp_buffer = False, None, None
     engine.segments = np.zeros((engine.n + 1 if tracer.full else 0, 6))
     engine._gen = engine._run(resume=True)
     engine.pending = next(engine._gen)

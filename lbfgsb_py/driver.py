@@ -15,7 +15,7 @@ step-by-step :class:`~lbfgsb_py.stepping.Solver` and the ask/tell interface.
 import numba
 import numpy as np
 
-from . import active_set, bounds, cauchy, lbfgs_matrices, more_thuente, subspace
+from . import bounds, direction, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
 from .line_search import GTOL, LineSearch, norm2, trial_point
@@ -31,6 +31,9 @@ SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
 #: at n <= 6e5 (up to 2.5x slower at 1e5, where the waiting threads spin).
 PARALLEL_MIN_N = 1_000_000
 
+NO_XCP = np.zeros(0)
+STAGE_NAMES = {direction.FAILED_CAUCHY: "cauchy", direction.FAILED_FORMK: "formk",
+               direction.FAILED_SUBSM: "subsm"}
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
                  "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
                  "line_search": "line_search_failed"}
@@ -64,7 +67,7 @@ class Engine:
         self.callback = callback
         #: Set to keep a copy of each Cauchy point in ``xcp`` (for stepping).
         self.keep_cauchy_point = False
-        self.xcp = None
+        self.xcp = self._xcp_buffer = None
         self._alloc(n, maxcor)
         self.task, self.msg = Task.START, Msg.NONE
         self.nit = self.nfev = 0
@@ -101,6 +104,15 @@ class Engine:
     def nparts(self):
         """Threads the passes over S and Y are shared among (see PARALLEL_MIN_N)."""
         return numba.get_num_threads() if self.n >= PARALLEL_MIN_N else 1
+
+    @property
+    def _xcp(self):
+        """Where the kernel copies each Cauchy point: a buffer if kept, else nowhere."""
+        if not self.keep_cauchy_point:
+            return NO_XCP
+        if self._xcp_buffer is None:
+            self._xcp_buffer = np.zeros(self.n)
+        return self._xcp_buffer
 
     # ------------------------------------------------------------------ protocol
     @property
@@ -191,56 +203,40 @@ class Engine:
     # ------------------------------------------------------------------ steps 1-2
     def _search_direction(self):
         """Set z = xbar (Cauchy point, then subspace minimizer) and d = z - x."""
-        while True:
-            failed, info = self._cauchy_and_subspace()
-            if failed is None:
-                break
-            self._reset_memory(failed, info)
-        np.subtract(self.z, self.x, out=self.d)
-
-    def _cauchy_and_subspace(self):
-        """Return (None, 0) on success, or (stage, info) when a factorization failed."""
         mem = self.memory
-        self.iword = subspace.SUB_NOT_RUN
-        if not self.cnstnd and mem.col > 0:
-            # No bounds and memory not empty: skip the Cauchy search (C:819-824).
-            self.z[:] = self.x
-            self.wrk = mem.updatd
-            self.nseg = 0
+        while True:
+            cauchy_runs = self.cnstnd or mem.col == 0
+            (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, self.iword, alpha,
+             dd_p) = direction.search_direction(
+                self.x, self.l, self.u, self.nbd, self.g, self.iwhere, self.index, self.indx2,
+                self.nfree, self.iter, self.cnstnd, self.sbgnrm, mem.ws, mem.wy, mem.sy,
+                mem.wt, mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.wn,
+                self.wn1, self.z, self.d, self._xcp, self.t_break, self.iorder, self.p,
+                self.c, self.wbp, self.v, self.segments, self.r, self.xp, self.variant_code,
+                self.nparts)
+            if stage != direction.FAILED_CAUCHY:
+                self._after_cauchy(cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk)
+                if stage == direction.OK:
+                    self._emit_subspace(alpha, dd_p)
+                    return
+            self._reset_memory(STAGE_NAMES[stage], info)
+
+    def _after_cauchy(self, cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk):
+        self.wrk = wrk
+        self.nseg = nseg
+        if not cauchy_runs:
+            # No bounds and memory not empty: the Cauchy search was skipped (C:819-824).
             if self.tracer.on:
                 self._emit(ev.CauchyPoint, skipped="unconstrained", n_breakpoints=0,
                            n_segments=0, t=0.0, n_active=0)
-        else:
-            info = self._generalized_cauchy_point()
-            if info != 0:
-                return "cauchy", info
-        if self.nfree == 0 or mem.col == 0:
-            if self.tracer.on:
-                self._emit(ev.SubspaceStep, n_free=self.nfree, alpha=1.0, dd_p=0.0,
-                           outcome="skipped_no_free" if self.nfree == 0 else "skipped_no_memory")
-            return None, 0
-        return self._subspace_minimization()
-
-    def _generalized_cauchy_point(self):
-        mem = self.memory
-        nseg, info, nbreak, tsum = cauchy.cauchy(
-            self.x, self.l, self.u, self.nbd, self.g, self.iwhere, mem.ws, mem.wy, mem.sy,
-            mem.wt, mem.theta, mem.col, mem.head, self.sbgnrm, self.z, self.d, self.t_break,
-            self.iorder, self.p, self.c, self.wbp, self.v, self.segments, self.nparts)
-        if info != 0:
-            return info
+            return
         if self.keep_cauchy_point:
-            self.xcp = self.z.copy()
-        self.nseg = nseg
+            self.xcp = self._xcp_buffer     # (the buffer: it changes at each iteration)
         self.nintol += nseg
-        nfree_old = self.nfree
-        self.nfree, self.nenter, self.ileave = active_set.free_variables(
-            self.index, self.indx2, self.iwhere, nfree_old, self.iter, self.cnstnd)
-        self.wrk = self.ileave < self.n or self.nenter > 0 or mem.updatd
-        self.nact = self.n - self.nfree
+        self.nfree, self.nenter, self.ileave = nfree, nenter, ileave
+        self.nact = self.n - nfree
         if self.tracer.on:
-            self._emit_cauchy(nbreak, nseg, tsum, self.nenter, self.ileave)
-        return 0
+            self._emit_cauchy(nbreak, nseg, tsum, nenter, ileave)
 
     def _emit_cauchy(self, nbreak, nseg, tsum, nenter, ileave):
         if self.tracer.full:
@@ -259,21 +255,16 @@ class Engine:
                    entering=tuple(int(k) for k in self.indx2[:nenter]) if full else (),
                    leaving=tuple(int(k) for k in self.indx2[ileave:]) if full else ())
 
-    def _subspace_minimization(self):
-        mem = self.memory
-        failed, info, self.iword, alpha, dd_p = subspace.minimize_subspace(
-            self.wn, self.wn1, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta, mem.col, mem.head,
-            mem.updatd, mem.iupdat, self.wrk, self.x, self.g, self.l, self.u, self.nbd, self.z,
-            self.r, self.xp, self.c, self.v, self.index, self.nfree, self.indx2, self.nenter,
-            self.ileave, self.cnstnd, self.variant_code, self.nparts)
-        if failed:
-            return ("formk" if failed == subspace.FAILED_FORMK else "subsm"), info
-        if self.tracer.on:
-            outcome = ("inside" if self.iword == subspace.SUB_CONVERGED and alpha == 1.0
-                       else "backtracked" if (dd_p > 0.0 or alpha < 1.0) else "projected")
-            self._emit(ev.SubspaceStep, n_free=self.nfree, outcome=outcome, alpha=alpha,
-                       dd_p=dd_p)
-        return None, 0
+    def _emit_subspace(self, alpha, dd_p):
+        if not self.tracer.on:
+            return
+        if self.iword == subspace.SUB_NOT_RUN:
+            self._emit(ev.SubspaceStep, n_free=self.nfree, alpha=1.0, dd_p=0.0,
+                       outcome="skipped_no_free" if self.nfree == 0 else "skipped_no_memory")
+            return
+        outcome = ("inside" if self.iword == subspace.SUB_CONVERGED and alpha == 1.0
+                   else "backtracked" if (dd_p > 0.0 or alpha < 1.0) else "projected")
+        self._emit(ev.SubspaceStep, n_free=self.nfree, outcome=outcome, alpha=alpha, dd_p=dd_p)
 
     def _reset_memory(self, stage, info):
         if self.tracer.on:

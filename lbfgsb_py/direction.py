@@ -1,0 +1,65 @@
+"""Steps 1-2 of an iteration in one compiled call: the search direction d = xbar - x.
+
+[BLNZ95 §2, Algorithm L-BFGS-B, steps 2-3]: the generalized Cauchy point xcp
+(:mod:`.cauchy`), the free set there (:mod:`.active_set`), the subspace
+minimization from xcp to xbar (:mod:`.subspace`), then d = xbar - x.  SciPy's
+order (``mainlb`` C:815-870): without bounds and with pairs in memory the
+Cauchy search is skipped (xcp = x); the subspace step is skipped when no
+variable is free or the memory is empty.
+
+One call instead of three because at small n the cost of entering a compiled
+function (about 0.1 us per array argument) is larger than the work itself.
+The driver reads the returned counts to decide (reset the memory and retry on a
+failed factorization) and to emit the trace events.
+"""
+from . import active_set, cauchy, subspace
+from ._jit import jit
+
+#: ``stage`` returned by :func:`search_direction`: which step failed (0: none).
+OK, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM = 0, 1, 2, 3
+
+
+@jit
+def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cnstnd,
+                     sbgnrm, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wn, wn1,
+                     z, d, xcp, t_break, iorder, p, c, wbp, v, segments, r, xp, variant,
+                     nparts):
+    """Set z = xbar and d = z - x; return what happened on the way.
+
+    Returns ``(stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword,
+    alpha, dd_p)``: ``stage`` is :data:`OK` or the step that failed (with
+    SciPy's ``info``); the Cauchy search's breakpoint and segment counts and
+    its t; the new free-set size and the entering / leaving counts of
+    :func:`~lbfgsb_py.active_set.free_variables`; ``wrk`` (K was rebuilt);
+    and the subspace step's ``iword``, ``alpha`` and ``dd_p``.  When ``xcp``
+    has n entries it receives a copy of the Cauchy point.
+    """
+    n = x.shape[0]
+    nbreak, nseg, tsum, nenter, ileave = 0, 0, 0.0, 0, n
+    if cnstnd or col == 0:
+        nseg, info, nbreak, tsum = cauchy.cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt,
+                                                 theta, col, head, sbgnrm, z, d, t_break,
+                                                 iorder, p, c, wbp, v, segments, nparts)
+        if info != 0:
+            return (FAILED_CAUCHY, info, nbreak, nseg, tsum, nfree, nenter, ileave, False,
+                    subspace.SUB_NOT_RUN, 1.0, 0.0)
+        if xcp.shape[0] == n:
+            xcp[:] = z
+        nfree, nenter, ileave = active_set.free_variables(index, indx2, iwhere, nfree,
+                                                          iteration, cnstnd)
+        wrk = ileave < n or nenter > 0 or updatd
+    else:
+        z[:] = x
+        wrk = updatd
+    iword, alpha, dd_p = subspace.SUB_NOT_RUN, 1.0, 0.0
+    if nfree != 0 and col != 0:
+        failed, info, iword, alpha, dd_p = subspace.minimize_subspace(
+            wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wrk, x, g, l, u, nbd,
+            z, r, xp, c, v, index, nfree, indx2, nenter, ileave, cnstnd, variant, nparts)
+        if failed != 0:
+            stage = FAILED_FORMK if failed == subspace.FAILED_FORMK else FAILED_SUBSM
+            return (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword,
+                    alpha, dd_p)
+    for i in range(n):
+        d[i] = z[i] - x[i]
+    return OK, 0, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword, alpha, dd_p
