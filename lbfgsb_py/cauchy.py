@@ -200,7 +200,7 @@ def _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta, col,
     """
     m = ws.shape[0]
     col2 = 2 * col
-    dibp2 = dibp ** 2
+    dibp2 = dibp * dibp
     f1 = f1 + dt * f2 + dibp2 - theta * dibp * zibp
     f2 = f2 - theta * dibp2
     if col == 0:

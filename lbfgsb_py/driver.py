@@ -18,7 +18,7 @@ import numpy as np
 from . import bounds, direction, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
-from .line_search import GTOL, LineSearch, norm2, trial_point
+from .line_search import GTOL, LineSearch
 from .status import MESSAGE_TEXT, Msg, Task, message, status_code
 
 EPSMCH = lbfgs_matrices.EPSMCH
@@ -288,7 +288,7 @@ class Engine:
                      self.boxed, self.iter, self.nparts)
         while True:
             stp_tried, trial = ls.stp, ls.ifun
-            more = ls.test(self.f, self.g, self.d)
+            more = ls.test(self.f, self.g, self.d, self.x, self.z, self.l, self.u, self.nbd)
             if tr.on:
                 self._emit_trial(stp_tried, trial)
             if more is None:
@@ -296,11 +296,10 @@ class Engine:
             if not more:
                 return self._line_search_end(
                     "converged" if ls.task == more_thuente.CONVERGENCE else "warning",
-                    MESSAGE_TEXT[Msg(ls.msg)])
+                    MESSAGE_TEXT[ls.msg])
             self.nfgv += 1
             if ls.iback >= self.maxls:
                 return self._line_search_end("maxls", "")
-            trial_point(self.x, ls.t, self.d, self.z, ls.stp, self.l, self.u, self.nbd)
             self.f, g = yield self.x
             self.g[:] = g
 
@@ -367,23 +366,10 @@ class Engine:
     def _update_memory(self):
         """Form s, y; skip the pair unless s'y > eps * (-s'g_old); else store it."""
         ls, mem = self.ls, self.memory
-        y = self.ls.r
-        np.subtract(self.g, y, out=y)
-        rr = norm2(y, self.nparts) ** 2
-        if ls.stp == 1.0:
-            dr = ls.gd - ls.gdold
-            ddum = -ls.gdold
-        else:
-            dr = (ls.gd - ls.gdold) * ls.stp
-            self.d *= ls.stp
-            ddum = -ls.gdold * ls.stp
-        if dr <= EPSMCH * ddum:
-            self.nskip += 1
-            mem.updatd = False
-            self._emit_update(False, dr, ddum, rr)
-            return
-        info = mem.update(self.d, y, dr, rr, ls.stp, ls.dtd, self.nparts)
-        self._emit_update(True, dr, ddum, rr)
+        applied, dr, ddum, rr, info = mem.add_step(self.d, ls.r, self.g, ls.stp, ls.gd,
+                                                   ls.gdold, ls.dtd, self.nparts)
+        self.nskip += not applied
+        self._emit_update(applied, dr, ddum, rr)
         if info != 0:
             self._reset_memory("formt", info)
 

@@ -25,6 +25,7 @@ import numpy as np
 from numba import prange
 
 from . import _dense
+from .line_search import norm2
 from ._jit import jit, twins
 
 #: SciPy's machine epsilon constant (C:249), used in the skip test.
@@ -62,19 +63,22 @@ class LBFGSMemory:
         self.iupdat = 0
         self.updatd = False
 
-    def update(self, s, y, sy_new, yy, stp, dtd, nparts=1):
-        """Append the pair (s, y); return the ``formt`` info (0 or -3).
+    def add_step(self, d, r, g, stp, gd, gdold, dtd, nparts=1):
+        """Form the pair of the step just taken and store it unless its curvature is too small.
 
-        ``s`` must already be the step x_{k+1} - x_k, ``sy_new = s'y``,
-        ``yy = y'y``; ``dtd = ||d||^2`` of the unscaled direction so that
-        s's is formed as SciPy does (``matupd``, C:2685-2760).
+        On entry ``d`` is the search direction, ``r`` the previous gradient, ``g``
+        the new one, ``stp`` the accepted step, ``gd``/``gdold`` = g'd at the new
+        and the old point, ``dtd`` = d'd.  On exit d holds s = stp d and r holds
+        y = g - r.  Returns ``(applied, sy, threshold, yy, info)`` as
+        :func:`add_step_kernel`.
         """
-        self.updatd = True
-        self.iupdat += 1
-        self.itail, self.col, self.head, self.theta, info = add_pair(
-            self.ws, self.wy, self.sy, self.ss, self.wt, s, y, self.itail, self.iupdat,
-            self.col, self.head, sy_new, yy, stp, dtd, nparts)
-        return info
+        applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = (
+            add_step_kernel(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd,
+                            gdold, dtd, self.itail, self.iupdat + 1, self.col, self.head,
+                            self.theta, nparts))
+        self.updatd = applied
+        self.iupdat += applied
+        return applied, dr, ddum, rr, info
 
     def slots(self):
         """Ring slots in logical (oldest-first) order."""
@@ -194,15 +198,34 @@ _new_pair_products, _new_pair_products_parallel = twins(_new_pair_products_loops
 
 
 @jit
-def add_pair(ws, wy, sy, ss, wt, d, r, itail, iupdat, col, head, dr, rr, stp, dtd, nparts):
-    """:func:`matupd`, theta = y'y / s'y, then :func:`formt`.
+def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iupdat, col,
+                    head, theta, nparts):
+    """s = stp d, y = g - r; skip the pair unless s'y > eps (-s'g_old); else store it.
 
-    Returns ``(itail, col, head, theta, info)``.
+    [BLNZ95 §6]; SciPy C:1013-1062 (the test) and ``matupd`` / ``formt``.
+    s'y = stp (g'd - g_old'd) and y'y = ||y||^2 are formed as SciPy forms them;
+    theta = y'y / s'y.  ``iupdat`` counts this pair.  Returns ``(applied, s'y,
+    -s'g_old, y'y, itail, col, head, theta, info)`` with the ``formt`` info
+    (0, or -3 when T is not positive definite).
     """
+    for i in range(g.shape[0]):
+        r[i] = g[i] - r[i]
+    ynorm = norm2(r, nparts)
+    rr = ynorm * ynorm          # SciPy's pow(dnrm2, 2.0), which C compilers emit as x*x
+    if stp == 1.0:
+        dr = gd - gdold
+        ddum = -gdold
+    else:
+        dr = (gd - gdold) * stp
+        for i in range(d.shape[0]):
+            d[i] *= stp
+        ddum = -gdold * stp
+    if dr <= EPSMCH * ddum:
+        return False, dr, ddum, rr, itail, col, head, theta, 0
     itail, col, head = matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd,
                               nparts)
     theta = rr / dr
-    return itail, col, head, theta, formt(wt, sy, ss, col, theta)
+    return True, dr, ddum, rr, itail, col, head, theta, formt(wt, sy, ss, col, theta)
 
 
 @jit

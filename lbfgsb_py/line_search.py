@@ -206,13 +206,16 @@ def _start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
 
 
 @jit
-def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate):
-    """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0)."""
+def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z, l, u, nbd):
+    """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0);
+    when dcsrch asks for another trial, x := its point (:func:`trial_point`)."""
     gd = _dense.dot(g, d)
     if first and gd >= 0.0:
         return gd, stp, task, 0, 0
     stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
                                                task, istate, dstate)
+    if task != more_thuente.CONVERGENCE and task != more_thuente.WARNING:
+        trial_point(x, t, d, z, stp, l, u, nbd)
     return gd, stp, task, msg, case
 
 
@@ -239,21 +242,23 @@ class LineSearch:
         """Set up a new search from (x, f, g) along d."""
         self.dnorm, self.stpmx = _start(x, g, d, l, u, nbd, cnstnd, iteration, self.t, self.r,
                                         nparts)
-        self.dtd = self.dnorm ** 2
+        self.dtd = self.dnorm * self.dnorm    # as rr in add_step_kernel
         self.stp = initial_step(iteration, boxed, self.dnorm, self.stpmx)
         self.fold = f
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def test(self, f, g, d):
+    def test(self, f, g, d, x, z, l, u, nbd):
         """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
 
-        Returns None (instead of a bool) when the first directional derivative
-        is not negative: no search is possible (SciPy info -4).
+        Then x is already the new trial point (z itself when stp = 1, else
+        t + stp d clipped to the box [l, u]).  Returns None (instead of a bool)
+        when the first directional derivative is not negative: no search is
+        possible (SciPy info -4).
         """
         self.gd, self.stp, self.task, self.msg, self.case = _slope_and_search(
             f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
-            self.dstate)
+            self.dstate, x, self.t, z, l, u, nbd)
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:

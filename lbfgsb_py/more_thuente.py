@@ -56,7 +56,8 @@ def new_state():
 @jit
 def _cubic_min_gamma(theta, s, da, db, clip):
     # gamma of [MT94 §4]: s * sqrt((theta/s)^2 - (da/s)(db/s)); case 3 clips at 0.
-    arg = (theta / s) ** 2 - (da / s) * (db / s)
+    ts = theta / s
+    arg = ts * ts - (da / s) * (db / s)
     if clip:
         arg = fmax(0.0, arg)
     return s * np.sqrt(arg)

@@ -23,7 +23,9 @@ def memory_from_pairs(n, m, npairs, seed):
         s = rng.standard_normal(n)
         y = a @ s
         pairs.append((s, y))
-        assert mem.update(s.copy(), y.copy(), s @ y, y @ y, 1.0, s @ s) == 0
+        # As after a unit step from gradient 0 to gradient y along d = s.
+        applied, *_, info = mem.add_step(s.copy(), np.zeros(n), y, 1.0, y @ s, 0.0, s @ s)
+        assert applied and info == 0
     return mem, pairs[-m:]
 
 
