@@ -1,5 +1,7 @@
 """Steps 1-2 of an iteration in one compiled call: the search direction d = xbar - x.
 
+(And the start of step 3: the line search's ||d||, stpmax and saved point.)
+
 [BLNZ95 §2, Algorithm L-BFGS-B, steps 2-3]: the generalized Cauchy point xcp
 (:mod:`.cauchy`), the free set there (:mod:`.active_set`), the subspace
 minimization from xcp to xbar (:mod:`.subspace`), then d = xbar - x.  SciPy's
@@ -12,7 +14,7 @@ function (about 0.1 us per array argument) is larger than the work itself.
 The driver reads the returned counts to decide (reset the memory and retry on a
 failed factorization) and to emit the trace events.
 """
-from . import active_set, cauchy, subspace
+from . import active_set, cauchy, line_search, subspace
 from ._jit import jit
 
 #: ``stage`` returned by :func:`search_direction`: which step failed (0: none).
@@ -23,16 +25,18 @@ OK, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM = 0, 1, 2, 3
 def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cnstnd,
                      sbgnrm, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wn, wn1,
                      z, d, xcp, t_break, iorder, p, c, wbp, v, segments, r, xp, variant,
-                     nparts):
-    """Set z = xbar and d = z - x; return what happened on the way.
+                     t, r_start, nparts):
+    """Set z = xbar and d = z - x, and start the line search; return what happened.
 
     Returns ``(stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword,
-    alpha, dd_p)``: ``stage`` is :data:`OK` or the step that failed (with
-    SciPy's ``info``); the Cauchy search's breakpoint and segment counts and
-    its t; the new free-set size and the entering / leaving counts of
-    :func:`~lbfgsb_py.active_set.free_variables`; ``wrk`` (K was rebuilt);
-    and the subspace step's ``iword``, ``alpha`` and ``dd_p``.  When ``xcp``
-    has n entries it receives a copy of the Cauchy point.
+    alpha, dd_p, dnorm, stpmx)``: ``stage`` is :data:`OK` or the step that
+    failed (with SciPy's ``info``); the Cauchy search's breakpoint and segment
+    counts and its t; the new free-set size and the entering / leaving counts
+    of :func:`~lbfgsb_py.active_set.free_variables`; ``wrk`` (K was rebuilt);
+    the subspace step's ``iword``, ``alpha`` and ``dd_p``; and, from
+    :func:`lbfgsb_py.line_search.start` (which also saves t = x, r_start = g),
+    ||d|| and the largest feasible step.  When ``xcp`` has n entries it
+    receives a copy of the Cauchy point.
     """
     n = x.shape[0]
     nbreak, nseg, tsum, nenter, ileave = 0, 0, 0.0, 0, n
@@ -42,7 +46,7 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
                                                  iorder, p, c, wbp, v, segments, nparts)
         if info != 0:
             return (FAILED_CAUCHY, info, nbreak, nseg, tsum, nfree, nenter, ileave, False,
-                    subspace.SUB_NOT_RUN, 1.0, 0.0)
+                    subspace.SUB_NOT_RUN, 1.0, 0.0, 0.0, 0.0)
         if xcp.shape[0] == n:
             xcp[:] = z
         nfree, nenter, ileave = active_set.free_variables(index, indx2, iwhere, nfree,
@@ -59,7 +63,9 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
         if failed != 0:
             stage = FAILED_FORMK if failed == subspace.FAILED_FORMK else FAILED_SUBSM
             return (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword,
-                    alpha, dd_p)
+                    alpha, dd_p, 0.0, 0.0)
     for i in range(n):
         d[i] = z[i] - x[i]
-    return OK, 0, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword, alpha, dd_p
+    dnorm, stpmx = line_search.start(x, g, d, l, u, nbd, cnstnd, iteration, t, r_start, nparts)
+    return (OK, 0, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword, alpha, dd_p, dnorm,
+            stpmx)

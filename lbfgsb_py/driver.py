@@ -207,17 +207,18 @@ class Engine:
         while True:
             cauchy_runs = self.cnstnd or mem.col == 0
             (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, self.iword, alpha,
-             dd_p) = direction.search_direction(
+             dd_p, dnorm, stpmx) = direction.search_direction(
                 self.x, self.l, self.u, self.nbd, self.g, self.iwhere, self.index, self.indx2,
                 self.nfree, self.iter, self.cnstnd, self.sbgnrm, mem.ws, mem.wy, mem.sy,
                 mem.wt, mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.wn,
                 self.wn1, self.z, self.d, self._xcp, self.t_break, self.iorder, self.p,
                 self.c, self.wbp, self.v, self.segments, self.r, self.xp, self.variant_code,
-                self.nparts)
+                self.ls.t, self.ls.r, self.nparts)
             if stage != direction.FAILED_CAUCHY:
                 self._after_cauchy(cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk)
                 if stage == direction.OK:
                     self._emit_subspace(alpha, dd_p)
+                    self.ls.begin(self.f, dnorm, stpmx, self.boxed, self.iter)
                     return
             self._reset_memory(STAGE_NAMES[stage], info)
 
@@ -276,16 +277,14 @@ class Engine:
     def _line_search(self, resume=False):
         """Generator: run one line search; return True if a step was accepted.
 
-        With ``resume`` the search was restored mid-way: first get f and g at the
-        pending trial point, then carry on.
+        :meth:`_search_direction` has begun it.  With ``resume`` the search was
+        restored mid-way: first get f and g at the pending trial point, then
+        carry on.
         """
         ls, tr = self.ls, self.tracer
         if resume:
             self.f, g = yield self.x
             self.g[:] = g
-        else:
-            ls.begin(self.x, self.f, self.g, self.d, self.l, self.u, self.nbd, self.cnstnd,
-                     self.boxed, self.iter, self.nparts)
         while True:
             stp_tried, trial = ls.stp, ls.ifun
             more = ls.test(self.f, self.g, self.d, self.x, self.z, self.l, self.u, self.nbd)

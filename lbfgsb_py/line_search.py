@@ -198,7 +198,7 @@ def _two_product(a, b):
 
 
 @jit
-def _start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
+def start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
     """||d||, stpmax, and the saved start point t = x, r = g."""
     t[:] = x
     r[:] = g
@@ -238,12 +238,16 @@ class LineSearch:
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def begin(self, x, f, g, d, l, u, nbd, cnstnd, boxed, iteration, nparts=1):
-        """Set up a new search from (x, f, g) along d."""
-        self.dnorm, self.stpmx = _start(x, g, d, l, u, nbd, cnstnd, iteration, self.t, self.r,
-                                        nparts)
-        self.dtd = self.dnorm * self.dnorm    # as rr in add_step_kernel
-        self.stp = initial_step(iteration, boxed, self.dnorm, self.stpmx)
+    def begin(self, f, dnorm, stpmx, boxed, iteration):
+        """Set up a new search from (x, f, g) along d.
+
+        :func:`start` has saved t = x, r = g and found ``dnorm`` = ||d|| and
+        ``stpmx`` (inside :func:`lbfgsb_py.direction.search_direction`, which
+        saves a compiled call).
+        """
+        self.dnorm, self.stpmx = dnorm, stpmx
+        self.dtd = dnorm * dnorm      # as rr in add_step_kernel
+        self.stp = initial_step(iteration, boxed, dnorm, stpmx)
         self.fold = f
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0

@@ -52,7 +52,8 @@ class Objective:
         if self._x is None or not same_point(x, self._x):
             # Cache only complete pairs: if fun or jac raises (or Ctrl-C), a retry
             # at the same x must evaluate again, not return the previous point's f, g.
-            x = np.array(x, dtype=np.float64)
+            x = x.copy() if type(x) is np.ndarray and x.dtype == np.float64 else \
+                np.array(x, dtype=np.float64)
             f = self._value(x)
             g = self._gradient(x, f)
             self._x, self._f, self._g = x, f, g
@@ -60,7 +61,7 @@ class Objective:
 
     def _value(self, x):
         self.nfev += 1
-        out = self.fun(np.copy(x), *self.args)
+        out = self.fun(x.copy(), *self.args)
         if self.jac is True:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("fun must return a pair (f, g) when jac=True, "
@@ -71,7 +72,7 @@ class Objective:
     def _gradient(self, x, f0):
         self.njev += 1
         if callable(self.jac):
-            return as_gradient(self.jac(np.copy(x), *self.args), self.n, "jac")
+            return as_gradient(self.jac(x.copy(), *self.args), self.n, "jac")
         if self.jac is True:
             return as_gradient(self._memo_g, self.n, "fun (its gradient, jac=True)")
         return self._finite_difference(x, f0)
