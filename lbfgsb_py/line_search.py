@@ -88,17 +88,18 @@ def norm2(d, nparts=1):
     precision, which makes its result (almost always) the correctly rounded
     norm.  We get the same value from a double-double sum of squares.  Scaling
     by a power of two changes no bit unless a square under- or overflows, so
-    the vector is rescaled only when its largest entry is extreme (or there is
-    a NaN or inf).  ``nparts`` > 1 sums the two halves on two threads.
+    the vector is rescaled only when the sum is extreme: then some square may
+    have (the largest square lies between sum/n and sum), or there is a NaN
+    or inf.  ``nparts`` > 1 sums the two halves on two threads.
     """
-    hi, lo, big = _sum_of_squares(d, 1.0, nparts)
+    hi, lo = _sum_of_squares(d, 1.0, nparts)
     scale = 1.0
-    if not (2.0 ** -450 < big < 2.0 ** 450) or hi != hi:
+    if not (2.0 ** -900 < hi < 2.0 ** 900) or lo != lo:
         big = _max_abs(d)
         if big != big or big == 0.0 or big == np.inf:
             return big
         scale = 2.0 ** -np.floor(np.log2(big))
-        hi, lo, _ = _sum_of_squares(d, scale, nparts)
+        hi, lo = _sum_of_squares(d, scale, nparts)
     root = np.sqrt(hi + lo)
     # One Newton correction with the double-double remainder.
     p, e = _two_product(root, root)
@@ -120,41 +121,62 @@ def _max_abs(d):
 
 @jit
 def _sum_of_squares(d, scale, nparts):
-    """(hi, lo) = sum of (scale d_i)^2 as a double-double, and max |d_i|.
+    """(hi, lo) = sum of (scale d_i)^2 as a double-double.
 
     The two halves of d are summed separately (on two threads if ``nparts`` >
     1), then added: the same bits either way.
     """
-    out = np.zeros((2, 3))
+    out = np.zeros((2, 2))
     if nparts == 1:
         _half_sums(d, scale, out)
     else:
         _half_sums_parallel(d, scale, out)
-    hi, lo = _dd_add(out[0, 0], out[0, 1], out[1, 0], out[1, 1])
-    return hi, lo, max(out[0, 2], out[1, 2])
+    return _dd_add(out[0, 0], out[0, 1], out[1, 0], out[1, 1])
 
 
 def _half_sums_loops(d, scale, out):
-    """out[h] = (hi, lo, max |d_i|) over half h of d; four double-double lanes each."""
+    """out[h] = (hi, lo) over half h of d."""
     n = d.shape[0]
     for h in prange(2):
         start = h * (n // 2)
         stop = n // 2 if h == 0 else n
-        h0 = h1 = h2 = h3 = l0 = l1 = l2 = l3 = big = 0.0
-        stop4 = stop - (stop - start) % 4
-        for i in range(start, stop4, 4):
-            big = max(big, max(max(abs(d[i]), abs(d[i + 1])), max(abs(d[i + 2]), abs(d[i + 3]))))
-            h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
-            h1, l1 = _dd_add_square(h1, l1, d[i + 1] * scale)
-            h2, l2 = _dd_add_square(h2, l2, d[i + 2] * scale)
-            h3, l3 = _dd_add_square(h3, l3, d[i + 3] * scale)
-        for i in range(stop4, stop):
-            big = max(big, abs(d[i]))
-            h0, l0 = _dd_add_square(h0, l0, d[i] * scale)
-        s_hi, s_lo = _dd_add(h0, l0, h1, l1)
-        h2, l2 = _dd_add(h2, l2, h3, l3)
-        out[h, 0], out[h, 1] = _dd_add(s_hi, s_lo, h2, l2)
-        out[h, 2] = big
+        out[h, 0], out[h, 1] = _lane_sums(d[start:stop], scale)
+
+
+@jit
+def _lane_sums(x, scale):
+    """Sum of (scale x_i)^2 as a double-double, in LANES interleaved partial sums
+    added pairwise at the end."""
+    n = x.shape[0]
+    hi = np.zeros(LANES)
+    lo = np.zeros(LANES)
+    n16 = n - n % LANES
+    for i in range(0, n16, LANES):
+        # Always LANES long; written so, the compiler keeps the loop and vectorizes it.
+        for k in range(min(LANES, n16 - i)):
+            # _dd_add_square written out: the call would keep the loop scalar.
+            a = x[i + k] * scale
+            p = a * a
+            c = 134217729.0 * a
+            ah = c - (c - a)
+            al = a - ah
+            e = ((ah * ah - p) + 2.0 * ah * al) + al * al
+            s = hi[k] + p
+            bb = s - hi[k]
+            lo[k] = lo[k] + ((hi[k] - (s - bb)) + (p - bb) + e)
+            hi[k] = s
+    for i in range(n16, n):
+        hi[0], lo[0] = _dd_add_square(hi[0], lo[0], x[i] * scale)
+    width = LANES
+    while width > 1:            # pairwise: lane k += lane k + width/2
+        width //= 2
+        for k in range(width):
+            hi[k], lo[k] = _dd_add(hi[k], lo[k], hi[k + width], lo[k + width])
+    return hi[0], lo[0]
+
+
+#: Double-double partial sums per half in :func:`norm2`.
+LANES = 16
 
 
 _half_sums, _half_sums_parallel = twins(_half_sums_loops)

@@ -72,20 +72,21 @@ def _shift_oldest_out(wn1, col):
 
 
 @jit
-def _add_newest(wn1, ws, wy, col, head, index, nfree, nparts):
+def _add_newest(wn1, ws, wy, col, head, index, nfree, nparts, sums=None):
     """Row/column ``col-1`` of every block, with the current free (Z) / active (A) sets.
 
     Sums run over ``index`` in SciPy's order (free variables increasing, then
-    active ones decreasing).
+    active ones decreasing); ``sums`` (as :func:`_newest_products` fills it) if
+    they are already known.
     """
-    m = ws.shape[0]
     c = col - 1
-    slots = lbfgs_matrices.ring_slots(head, col, m)
-    sums = np.zeros((4, col))
-    if nparts == 1:
-        _newest_products(ws, wy, slots, index, nfree, sums, 1)
-    else:
-        _newest_products_parallel(ws, wy, slots, index, nfree, sums, nparts)
+    if sums is None:
+        slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+        sums = np.zeros((4, col))
+        if nparts == 1:
+            _newest_products(ws, wy, slots, index, nfree, sums, 1)
+        else:
+            _newest_products_parallel(ws, wy, slots, index, nfree, sums, nparts)
     for b in range(col):
         wn1[YY_Z, c, b] = sums[0, b]
         wn1[YY_Z, b, c] = sums[0, b]
@@ -145,13 +146,14 @@ def _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave):
 
 @jit
 def formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter, ileave,
-          updatd, iupdat, nparts=1):
+          updatd, iupdat, nparts=1, newest=None):
     """Update the inner products for the new pair and set changes, then factor K.
 
     As SciPy ``formk`` (C:1891-2252): when a pair was added, its row and column
     are computed over the current free / active sets (after dropping the
     oldest pair if the ring was full); the older entries are only corrected
-    for the variables that entered or left the free set.
+    for the variables that entered or left the free set.  ``newest``: the new
+    pair's sums if already known (see :func:`_add_newest`).
     Returns 0, -1 (first block not positive definite) or -2 (second block).
     """
     m = ws.shape[0]
@@ -159,7 +161,7 @@ def formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter, il
     if updatd:
         if iupdat > m:
             _shift_oldest_out(wn1, col)
-        _add_newest(wn1, ws, wy, col, head, index, nfree, nparts)
+        _add_newest(wn1, ws, wy, col, head, index, nfree, nparts, newest)
         upcl = col - 1
     _correct_for_set_changes(wn1, ws, wy, upcl, head, indx2, nenter, ileave)
     return factor_k(wn, wn1, sy, theta, col)
@@ -255,23 +257,23 @@ _add_W_Mc, _add_W_Mc_parallel = twins(_add_W_Mc_loops)
 
 
 @jit
-def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts=1):
+def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts=1, wd=None):
     """Overwrite the reduced gradient d[:nsub] with the subspace Newton step.
 
     wv = K^{-1} W'Z d (two triangular solves with the factors of K), then
-    d := (d + Z'W wv) / theta.  Returns 0 or the triangular-solve info when K
-    is singular.
+    d := (d + Z'W wv) / theta.  ``wd`` = (Y'Z d, S'Z d) if already known.
+    Returns 0 or the triangular-solve info when K is singular.
     """
     slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
-    wy_d = np.zeros(col)
-    ws_d = np.zeros(col)
-    if nparts == 1:
-        _free_products(ws, wy, slots, d, index, nsub, wy_d, ws_d, 1)
-    else:
-        _free_products_parallel(ws, wy, slots, d, index, nsub, wy_d, ws_d, nparts)
+    if wd is None:
+        wd = np.zeros((2, col))
+        if nparts == 1:
+            _free_products(ws, wy, slots, d, index, nsub, wd[0], wd[1], 1)
+        else:
+            _free_products_parallel(ws, wy, slots, d, index, nsub, wd[0], wd[1], nparts)
     for j in range(col):
-        wv[j] = wy_d[j]
-        wv[col + j] = theta * ws_d[j]
+        wv[j] = wd[0, j]
+        wv[col + j] = theta * wd[1, j]
     info = _dense.solve_upper_transposed(wn, 0, 2 * col, wv, 0)
     if info != 0:
         return info
@@ -426,16 +428,16 @@ def backtrack_step(z, d, l, u, nbd, index, nsub):
 
 @jit
 def subspace_step(z, d, xp, x, g, l, u, nbd, ws, wy, wn, wv, index, theta, col,
-                  head, nsub, variant, nparts=1):
+                  head, nsub, variant, nparts=1, wd=None):
     """Move the free variables of z = xcp toward the subspace minimizer (``subsm``).
 
     Returns ``(info, iword, alpha, dd_p)``: ``alpha`` is the backtracking
     factor (1.0 if not used), ``dd_p`` the directional derivative (x_new - x)'g
-    tested by [MN11] (0.0 when not computed).
+    tested by [MN11] (0.0 when not computed).  ``wd``: see :func:`newton_direction`.
     """
     if nsub <= 0:
         return 0, SUB_CONVERGED, 1.0, 0.0
-    info = newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts)
+    info = newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts, wd)
     if info != 0:
         return info, SUB_NOT_RUN, 1.0, 0.0
     if variant == 1:
@@ -471,6 +473,10 @@ def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
     :data:`FAILED_FORMK` or :data:`FAILED_SUBSM` (with SciPy's ``info``).
     ``nparts`` > 1 shares the passes over S and Y among that many threads.
     """
+    if wrk and updatd and not cnstnd:
+        return _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head,
+                                                 iupdat, x, g, l, u, nbd, z, r, xp, v, index,
+                                                 indx2, variant, nparts)
     if wrk:
         info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
                      ileave, updatd, iupdat, nparts)
@@ -485,3 +491,76 @@ def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
     if info != 0:
         return FAILED_SUBSM, info, iword, alpha, dd_p
     return 0, 0, iword, alpha, dd_p
+
+
+@jit
+def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iupdat, x, g,
+                                      l, u, nbd, z, r, xp, v, index, indx2, variant, nparts):
+    """:func:`minimize_subspace` after a new pair, with no bounds at all.
+
+    Every variable is free (index = 0, 1, ..., n-1, no set changes) and the
+    reduced gradient is r = -g, known before K is formed; so ``formk``'s new
+    row (y_b'y_c, s_b'y_c) and ``subsm``'s W'Zr (y_b'r, s_b'r) come from one
+    pass over S and Y instead of two.  Each sum is the same running sum.
+    """
+    n = x.shape[0]
+    for i in range(n):
+        r[i] = -g[i]
+    slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+    newest = np.zeros((4, col))       # rows as _newest_products: the active-set rows stay 0
+    wd = np.zeros((2, col))
+    if nparts == 1:
+        _products_without_bounds(ws, wy, slots, r, newest, wd, 1)
+    else:
+        _products_without_bounds_parallel(ws, wy, slots, r, newest, wd, nparts)
+    info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, n, indx2, 0, n, True, iupdat,
+                 nparts, newest)
+    if info != 0:
+        return FAILED_FORMK, info, SUB_NOT_RUN, 1.0, 0.0
+    info, iword, alpha, dd_p = subspace_step(z, r, xp, x, g, l, u, nbd, ws, wy, wn, v, index,
+                                             theta, col, head, n, variant, nparts, wd)
+    if info != 0:
+        return FAILED_SUBSM, info, iword, alpha, dd_p
+    return 0, 0, iword, alpha, dd_p
+
+
+def _products_without_bounds_loops(ws, wy, slots, r, newest, wd, nparts):
+    """newest[0, b] += y_b'y_c, newest[1, b] += s_b'y_c (c: the newest pair), wd[0, b]
+    += y_b'r, wd[1, b] += s_b'r: running sums over i = 0 .. n-1 in order, two
+    pairs (eight sums) at a time, block by block; pairs split among threads."""
+    col = slots.shape[0]
+    n = r.shape[0]
+    yc = wy[slots[col - 1]]
+    for part in prange(nparts):
+        bend = (part + 1) * col // nparts
+        for lo in range(0, n, BLOCK):
+            hi = min(lo + BLOCK, n)
+            for b in range(part * col // nparts, bend, 2):
+                _add_products2(ws, wy, slots, b, min(b + 1, bend - 1), yc, r, lo, hi,
+                               newest, wd)
+
+
+_products_without_bounds, _products_without_bounds_parallel = twins(
+    _products_without_bounds_loops)
+
+
+@jit
+def _add_products2(ws, wy, slots, b, b1, yc, r, lo, hi, newest, wd):
+    """The four running sums of :func:`_products_without_bounds_loops` for pairs b and
+    b1 over i in lo..hi-1 (b1 = b when only one pair is left: same sums twice)."""
+    y0, s0, y1, s1 = wy[slots[b]], ws[slots[b]], wy[slots[b1]], ws[slots[b1]]
+    a0, a1, a2, a3 = newest[0, b], newest[1, b], wd[0, b], wd[1, b]
+    c0, c1, c2, c3 = newest[0, b1], newest[1, b1], wd[0, b1], wd[1, b1]
+    for i in range(lo, hi):
+        yi = yc[i]
+        ri = r[i]
+        a0 += y0[i] * yi
+        a1 += s0[i] * yi
+        a2 += y0[i] * ri
+        a3 += s0[i] * ri
+        c0 += y1[i] * yi
+        c1 += s1[i] * yi
+        c2 += y1[i] * ri
+        c3 += s1[i] * ri
+    newest[0, b1], newest[1, b1], wd[0, b1], wd[1, b1] = c0, c1, c2, c3
+    newest[0, b], newest[1, b], wd[0, b], wd[1, b] = a0, a1, a2, a3
