@@ -230,10 +230,7 @@ def reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head,
         for i in range(x.shape[0]):
             r[i] = -g[i]
         return 0
-    for i in range(nfree):
-        k = index[i]
-        r[i] = -theta * (z[k] - x[k]) - g[k]
-    if lbfgs_matrices.bmv(sy, wt, col, c, v) != 0:
+    if _reduced_gradient_start(x, g, sy, wt, z, r, c, v, index, theta, col, nfree) != 0:
         return -8
     slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
     if nparts == 1:
@@ -241,6 +238,16 @@ def reduced_gradient(x, g, ws, wy, sy, wt, z, r, c, v, index, theta, col, head,
     else:
         _add_W_Mc_parallel(ws, wy, slots, v, theta, r, index, nfree)
     return 0
+
+
+@jit
+def _reduced_gradient_start(x, g, sy, wt, z, r, c, v, index, theta, col, nfree):
+    """r = -theta (xcp - x) - g on the free variables and v = M c; returns the
+    ``bmv`` info.  (W v is added to r by the caller.)"""
+    for i in range(nfree):
+        k = index[i]
+        r[i] = -theta * (z[k] - x[k]) - g[k]
+    return lbfgs_matrices.bmv(sy, wt, col, c, v)
 
 
 def _add_W_Mc_loops(ws, wy, slots, v, theta, r, index, nfree):
@@ -477,6 +484,10 @@ def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
         return _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head,
                                                  iupdat, x, g, l, u, nbd, z, r, xp, v, index,
                                                  indx2, variant, nparts)
+    if cnstnd and nparts == 1:
+        return _minimize_subspace_one_pass(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd,
+                                           iupdat, wrk, x, g, l, u, nbd, z, r, xp, c, v,
+                                           index, nfree, indx2, nenter, ileave, variant)
     if wrk:
         info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
                      ileave, updatd, iupdat, nparts)
@@ -522,6 +533,72 @@ def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iup
     if info != 0:
         return FAILED_SUBSM, info, iword, alpha, dd_p
     return 0, 0, iword, alpha, dd_p
+
+
+@jit
+def _minimize_subspace_one_pass(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
+                                wrk, x, g, l, u, nbd, z, r, xp, c, v, index, nfree, indx2,
+                                nenter, ileave, variant):
+    """:func:`minimize_subspace` with bounds, on one thread.
+
+    ``formk``'s new row over the free variables, ``cmprlb``'s W M c and
+    ``subsm``'s W'Zr all read the rows of S and Y at the free variables, in the
+    same order; here they take turns block by block (:func:`_free_pass`), so
+    S and Y come from memory once instead of three times.  Each sum and each
+    r[i] is computed exactly as in the separate passes.
+    """
+    n = x.shape[0]
+    newest = np.zeros((4, col))       # rows as _newest_products fills them
+    wd = np.zeros((2, col))
+    bmv_info = _reduced_gradient_start(x, g, sy, wt, z, r, c, v, index, theta, col, nfree)
+    with_newest = wrk and updatd
+    if bmv_info == 0:
+        slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
+        _free_pass(ws, wy, slots, v, theta, r, index, nfree, with_newest, newest, wd)
+        if with_newest:
+            wsc = ws[slots[col - 1]]
+            for lo in range(nfree, n, BLOCK):
+                for b in range(0, col, 4):
+                    lbfgs_matrices.add_pair_sums(ws, wy, slots, b, col, wsc, index, lo,
+                                                 min(lo + BLOCK, n), True, newest[3],
+                                                 newest[2])
+    if wrk:
+        if bmv_info == 0:
+            info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
+                         ileave, updatd, iupdat, 1, newest)
+        else:
+            info = formk(wn, wn1, ws, wy, sy, theta, col, head, index, nfree, indx2, nenter,
+                         ileave, updatd, iupdat, 1)
+        if info != 0:
+            return FAILED_FORMK, info, SUB_NOT_RUN, 1.0, 0.0
+    if bmv_info != 0:
+        return FAILED_SUBSM, -8, SUB_NOT_RUN, 1.0, 0.0
+    info, iword, alpha, dd_p = subspace_step(z, r, xp, x, g, l, u, nbd, ws, wy, wn, v, index,
+                                             theta, col, head, nfree, variant, 1, wd)
+    if info != 0:
+        return FAILED_SUBSM, info, iword, alpha, dd_p
+    return 0, 0, iword, alpha, dd_p
+
+
+@jit
+def _free_pass(ws, wy, slots, v, theta, r, index, nfree, with_newest, newest, wd):
+    """Block by block over the free variables index[:nfree]: the newest pair's
+    sums y_b'ZZ'y_c, s_b'ZZ'y_c (if ``with_newest``), then r += W M c there
+    (:func:`_add_W_terms`), then Y'Zr and S'Zr (running sums, as
+    :func:`_newest_products_loops`, :func:`_add_W_Mc_loops` and
+    :func:`_free_products_loops` compute them)."""
+    col = slots.shape[0]
+    wyc = wy[slots[col - 1]]
+    for lo in range(0, nfree, BLOCK):
+        hi = min(lo + BLOCK, nfree)
+        for b in range(0, col, 4):
+            if with_newest:
+                lbfgs_matrices.add_pair_sums(ws, wy, slots, b, col, wyc, index, lo, hi, True,
+                                             newest[0], newest[1])
+        _add_W_terms(r, ws, wy, slots, v, theta, False, index, lo, hi)
+        for b in range(0, col, 4):
+            lbfgs_matrices.add_pair_sums(ws, wy, slots, b, col, r, index, lo, hi, False,
+                                         wd[0], wd[1])
 
 
 def _products_without_bounds_loops(ws, wy, slots, r, newest, wd, nparts):
