@@ -211,7 +211,7 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
     for i in range(g.shape[0]):
         r[i] = g[i] - r[i]
     ynorm = norm2(r, nparts)
-    rr = ynorm * ynorm          # SciPy's pow(dnrm2, 2.0), which C compilers emit as x*x
+    rr = ynorm * ynorm      # SciPy: pow(dnrm2, 2.0); its binary calls no pow, so x*x
     if stp == 1.0:
         dr = gd - gdold
         ddum = -gdold

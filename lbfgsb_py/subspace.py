@@ -482,8 +482,7 @@ def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
     """
     if wrk and updatd and not cnstnd:
         return _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head,
-                                                 iupdat, x, g, l, u, nbd, z, r, xp, v, index,
-                                                 indx2, variant, nparts)
+                                                 iupdat, x, g, z, r, v, index, indx2, nparts)
     if cnstnd and nparts == 1:
         return _minimize_subspace_one_pass(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd,
                                            iupdat, wrk, x, g, l, u, nbd, z, r, xp, c, v,
@@ -506,13 +505,14 @@ def minimize_subspace(wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat,
 
 @jit
 def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iupdat, x, g,
-                                      l, u, nbd, z, r, xp, v, index, indx2, variant, nparts):
+                                      z, r, v, index, indx2, nparts):
     """:func:`minimize_subspace` after a new pair, with no bounds at all.
 
     Every variable is free (index = 0, 1, ..., n-1, no set changes) and the
     reduced gradient is r = -g, known before K is formed; so ``formk``'s new
     row (y_b'y_c, s_b'y_c) and ``subsm``'s W'Zr (y_b'r, s_b'r) come from one
-    pass over S and Y instead of two.  Each sum is the same running sum.
+    pass over S and Y instead of two.  Each sum is the same running sum.  With
+    no bounds the step needs no projection: xbar = x + d.
     """
     n = x.shape[0]
     for i in range(n):
@@ -528,11 +528,13 @@ def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iup
                  nparts, newest)
     if info != 0:
         return FAILED_FORMK, info, SUB_NOT_RUN, 1.0, 0.0
-    info, iword, alpha, dd_p = subspace_step(z, r, xp, x, g, l, u, nbd, ws, wy, wn, v, index,
-                                             theta, col, head, n, variant, nparts, wd)
+    info = newton_direction(ws, wy, wn, v, r, index, theta, col, head, n, nparts, wd)
     if info != 0:
-        return FAILED_SUBSM, info, iword, alpha, dd_p
-    return 0, 0, iword, alpha, dd_p
+        return FAILED_SUBSM, info, SUB_NOT_RUN, 1.0, 0.0
+    # No bound to project on or back off from (either variant): z = xcp + d, xcp = x.
+    for i in range(n):
+        z[i] = x[i] + r[i]
+    return 0, 0, SUB_CONVERGED, 1.0, 0.0
 
 
 @jit
