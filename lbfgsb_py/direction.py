@@ -14,7 +14,7 @@ function (about 0.1 us per array argument) is larger than the work itself.
 The driver reads the returned counts to decide (reset the memory and retry on a
 failed factorization) and to emit the trace events.
 """
-from . import active_set, cauchy, line_search, subspace
+from . import _vector, active_set, cauchy, line_search, subspace
 from ._jit import jit
 
 #: ``stage`` returned by :func:`search_direction`: which step failed (0: none).
@@ -53,7 +53,7 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
                                                           iteration, cnstnd)
         wrk = ileave < n or nenter > 0 or updatd
     else:
-        z[:] = x
+        _vector.copy(z, x, nparts)
         wrk = updatd
     iword, alpha, dd_p = subspace.SUB_NOT_RUN, 1.0, 0.0
     if nfree != 0 and col != 0:
@@ -64,8 +64,7 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
             stage = FAILED_FORMK if failed == subspace.FAILED_FORMK else FAILED_SUBSM
             return (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword,
                     alpha, dd_p, 0.0, 0.0)
-    for i in range(n):
-        d[i] = z[i] - x[i]
+    _vector.difference(z, x, d, nparts)
     dnorm, stpmx = line_search.start(x, g, d, l, u, nbd, cnstnd, iteration, t, r_start, nparts)
     return (OK, 0, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword, alpha, dd_p, dnorm,
             stpmx)

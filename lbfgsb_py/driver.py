@@ -287,7 +287,8 @@ class Engine:
             self.g[:] = g
         while True:
             stp_tried, trial = ls.stp, ls.ifun
-            more = ls.test(self.f, self.g, self.d, self.x, self.z, self.l, self.u, self.nbd)
+            more = ls.test(self.f, self.g, self.d, self.x, self.z, self.l, self.u, self.nbd,
+                           self.nparts)
             if tr.on:
                 self._emit_trial(stp_tried, trial)
             if more is None:

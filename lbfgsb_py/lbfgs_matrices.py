@@ -24,7 +24,7 @@ in logical order.
 import numpy as np
 from numba import prange
 
-from . import _dense
+from . import _dense, _vector
 from .line_search import norm2
 from ._jit import jit, twins
 
@@ -150,16 +150,14 @@ def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd, nparts)
     oldest pair is dropped and both triangles shift up-left by one.
     """
     m = ws.shape[0]
-    n = ws.shape[1]
     if iupdat <= m:
         col = iupdat
         itail = (head + iupdat - 1) % m
     else:
         itail = (itail + 1) % m
         head = (head + 1) % m
-    for i in range(n):
-        ws[itail, i] = d[i]
-        wy[itail, i] = r[i]
+    _vector.copy(ws[itail], d, nparts)
+    _vector.copy(wy[itail], r, nparts)
     if iupdat > m:
         for j in range(1, col):
             for i in range(1, j + 1):
@@ -208,8 +206,7 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
     -s'g_old, y'y, itail, col, head, theta, info)`` with the ``formt`` info
     (0, or -3 when T is not positive definite).
     """
-    for i in range(g.shape[0]):
-        r[i] = g[i] - r[i]
+    _vector.difference(g, r, r, nparts)
     ynorm = norm2(r, nparts)
     rr = ynorm * ynorm      # SciPy: pow(dnrm2, 2.0); its binary calls no pow, so x*x
     if stp == 1.0:
@@ -217,8 +214,7 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
         ddum = -gdold
     else:
         dr = (gd - gdold) * stp
-        for i in range(d.shape[0]):
-            d[i] *= stp
+        _vector.scale(d, stp, nparts)
         ddum = -gdold * stp
     if dr <= EPSMCH * ddum:
         return False, dr, ddum, rr, itail, col, head, theta, 0

@@ -10,7 +10,7 @@ Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
 import numpy as np
 from numba import prange
 
-from . import _dense, more_thuente
+from . import _dense, _vector, more_thuente
 from ._jit import fmax, fmin, jit, twins
 
 #: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
@@ -63,21 +63,30 @@ def initial_step(iteration, boxed, dnorm, stpmx):
 
 
 @jit
-def trial_point(x, t, d, z, stp, l, u, nbd):
+def trial_point(x, t, d, z, stp, l, u, nbd, nparts=1):
     """x := t + stp d, clipped to the box (x := z exactly when stp == 1).
 
     The clip is SciPy's guard against rounding past a bound (gh-10942).
     """
     if stp == 1.0:
-        x[:] = z
-        return
-    for i in range(x.shape[0]):
+        _vector.copy(x, z, nparts)
+    elif nparts == 1:
+        _clipped_step(x, t, d, stp, l, u, nbd)
+    else:
+        _clipped_step_parallel(x, t, d, stp, l, u, nbd)
+
+
+def _clipped_step_loops(x, t, d, stp, l, u, nbd):
+    for i in prange(x.shape[0]):
         xi = stp * d[i] + t[i]
         if nbd[i] == 1 or nbd[i] == 2:
             xi = fmax(xi, l[i])
         if nbd[i] == 2 or nbd[i] == 3:
             xi = fmin(xi, u[i])
         x[i] = xi
+
+
+_clipped_step, _clipped_step_parallel = twins(_clipped_step_loops)
 
 
 @jit
@@ -222,13 +231,14 @@ def _two_product(a, b):
 @jit
 def start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
     """||d||, stpmax, and the saved start point t = x, r = g."""
-    t[:] = x
-    r[:] = g
+    _vector.copy(t, x, nparts)
+    _vector.copy(r, g, nparts)
     return norm2(d, nparts), max_step(x, d, l, u, nbd, cnstnd, iteration)
 
 
 @jit
-def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z, l, u, nbd):
+def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z, l, u, nbd,
+                      nparts):
     """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0);
     when dcsrch asks for another trial, x := its point (:func:`trial_point`)."""
     gd = _dense.dot(g, d)
@@ -237,7 +247,7 @@ def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z,
     stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
                                                task, istate, dstate)
     if task != more_thuente.CONVERGENCE and task != more_thuente.WARNING:
-        trial_point(x, t, d, z, stp, l, u, nbd)
+        trial_point(x, t, d, z, stp, l, u, nbd, nparts)
     return gd, stp, task, msg, case
 
 
@@ -274,7 +284,7 @@ class LineSearch:
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def test(self, f, g, d, x, z, l, u, nbd):
+    def test(self, f, g, d, x, z, l, u, nbd, nparts=1):
         """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
 
         Then x is already the new trial point (z itself when stp = 1, else
@@ -284,7 +294,7 @@ class LineSearch:
         """
         self.gd, self.stp, self.task, self.msg, self.case = _slope_and_search(
             f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
-            self.dstate, x, self.t, z, l, u, nbd)
+            self.dstate, x, self.t, z, l, u, nbd, nparts)
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:

@@ -32,7 +32,7 @@ import numpy as np
 
 from numba import prange
 
-from . import _dense, lbfgs_matrices
+from . import _dense, _vector, lbfgs_matrices
 from ._jit import fmax, fmin, jit, twins
 from .lbfgs_matrices import BLOCK
 
@@ -515,8 +515,7 @@ def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iup
     no bounds the step needs no projection: xbar = x + d.
     """
     n = x.shape[0]
-    for i in range(n):
-        r[i] = -g[i]
+    _vector.negative(g, r, nparts)
     slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
     newest = np.zeros((4, col))       # rows as _newest_products: the active-set rows stay 0
     wd = np.zeros((2, col))
@@ -532,8 +531,7 @@ def _minimize_subspace_without_bounds(wn, wn1, ws, wy, sy, theta, col, head, iup
     if info != 0:
         return FAILED_SUBSM, info, SUB_NOT_RUN, 1.0, 0.0
     # No bound to project on or back off from (either variant): z = xcp + d, xcp = x.
-    for i in range(n):
-        z[i] = x[i] + r[i]
+    _vector.add(x, r, z, nparts)
     return 0, 0, SUB_CONVERGED, 1.0, 0.0
 
 
