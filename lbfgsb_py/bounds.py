@@ -9,7 +9,9 @@ from enum import IntEnum
 
 import numpy as np
 
-from ._jit import fmax, fmin, jit
+from numba import prange
+
+from ._jit import fmax, fmin, jit, twins
 
 
 class BoundKind(IntEnum):
@@ -74,14 +76,46 @@ def initial_status(l, u, nbd, iwhere):
 
 
 @jit
-def projected_gradient_norm(x, g, l, u, nbd):
+def projected_gradient_norm(x, g, l, u, nbd, nparts=1):
     """Infinity norm of the projected gradient, ``||P(x - g, l, u) - x||_inf``.
 
     SciPy ``projgr`` (C:2763-2813), including its SciPy-specific rule that a NaN
     gradient component makes the norm NaN (so the ``<= gtol`` test fails).
+    ``nparts`` > 1 splits the variables among threads (a maximum: same result).
     """
+    block_max = np.empty((x.shape[0] + PROJGR_BLOCK - 1) // PROJGR_BLOCK)
+    if nparts == 1:
+        _projected_max_blocks(x, g, l, u, nbd, block_max)
+    else:
+        _projected_max_blocks_parallel(x, g, l, u, nbd, block_max)
     norm = 0.0
-    for i in range(x.shape[0]):
+    for b in range(block_max.shape[0]):
+        if block_max[b] != block_max[b]:
+            return block_max[b]
+        norm = fmax(norm, block_max[b])
+    return norm
+
+
+#: Variables per thread task in :func:`projected_gradient_norm`.
+PROJGR_BLOCK = 65536
+
+
+def _projected_max_blocks_loops(x, g, l, u, nbd, block_max):
+    """block_max[b] = :func:`_projected_max` over the b-th block of variables."""
+    n = x.shape[0]
+    for b in prange(block_max.shape[0]):
+        lo = b * PROJGR_BLOCK
+        block_max[b] = _projected_max(x, g, l, u, nbd, lo, min(lo + PROJGR_BLOCK, n))
+
+
+_projected_max_blocks, _projected_max_blocks_parallel = twins(_projected_max_blocks_loops)
+
+
+@jit
+def _projected_max(x, g, l, u, nbd, lo, hi):
+    """max |P(x - g) - x|_i over lo <= i < hi, or the first NaN g_i."""
+    norm = 0.0
+    for i in range(lo, hi):
         gi = g[i]
         if gi != gi:
             return gi

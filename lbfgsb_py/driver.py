@@ -159,7 +159,8 @@ class Engine:
                 self._reset_memory("line_search", -9)
                 continue
             self.iter += 1
-            self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
+            self.sbgnrm = bounds.projected_gradient_norm(
+                self.x, self.g, self.l, self.u, self.nbd, self.nparts)
             if tr.on:
                 self._emit(ev.IterationEnd, f=self.f, projg=self.sbgnrm, nseg=self.nseg,
                            nact=self.nact, sub=SUB_WORDS[self.iword], itls=self.ls.iback,
@@ -184,7 +185,8 @@ class Engine:
         self.f, g = yield self.x
         self.g[:] = g
         self.nfgv = 1
-        self.sbgnrm = bounds.projected_gradient_norm(self.x, self.g, self.l, self.u, self.nbd)
+        self.sbgnrm = bounds.projected_gradient_norm(
+            self.x, self.g, self.l, self.u, self.nbd, self.nparts)
         if tr.on:
             self._emit_initial_point()
         return self._test_projg()

@@ -41,3 +41,20 @@ def test_engine_uses_threads_only_for_large_problems(monkeypatch):
     assert small.nparts == 1
     monkeypatch.setattr(driver, "PARALLEL_MIN_N", 10)
     assert small.nparts == numba.get_num_threads()
+
+
+def test_projected_gradient_norm_is_the_same_maximum_on_threads():
+    from lbfgsb_py import bounds as bd
+    n = 3 * bd.PROJGR_BLOCK + 17          # several blocks, the last one short
+    rng = np.random.default_rng(5)
+    x, g = rng.uniform(-1, 1, n), rng.standard_normal(n)
+    lower, upper = np.full(n, -0.5), np.full(n, 0.5)
+    nbd = rng.integers(0, 4, n)
+    x = np.clip(x, lower, upper)
+    serial = bd.projected_gradient_norm(x, g, lower, upper, nbd, 1)
+    assert bd.projected_gradient_norm(x, g, lower, upper, nbd, 2) == serial
+    lo = np.where((nbd == 1) | (nbd == 2), lower, -np.inf)
+    hi = np.where(nbd >= 2, upper, np.inf)
+    assert serial == np.max(np.abs(np.clip(x - g, lo, hi) - x))
+    g[2 * bd.PROJGR_BLOCK + 3] = np.nan
+    assert np.isnan(bd.projected_gradient_norm(x, g, lower, upper, nbd, 2))
