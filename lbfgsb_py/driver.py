@@ -242,21 +242,27 @@ class Engine:
             self._emit_cauchy(nbreak, nseg, tsum, nenter, ileave)
 
     def _emit_cauchy(self, nbreak, nseg, tsum, nenter, ileave):
-        if self.tracer.full:
-            for j in range(min(nseg, self.segments.shape[0])):
-                row = self.segments[j]
-                self._emit(ev.CauchyBreakpoint, segment=j + 1, variable=int(row[0]),
-                           t_break=float(row[1]), dt=float(row[2]), f1=float(row[3]),
-                           f2=float(row[4]), dtm=float(row[5]),
-                           gcp_in_segment=bool(row[0] < 0))
+        full = self.tracer.full
+        if full:
+            self._emit_segments(nseg)
         skipped = "zero_projected_gradient" if self.sbgnrm <= 0.0 else ""
         self._emit(ev.CauchyPoint, skipped=skipped, n_breakpoints=nbreak, n_segments=nseg,
                    t=tsum, n_active=self.nact)
-        full = self.tracer.full
+        moves = {}
+        if full:
+            moves = dict(entering=ev.frozen_array(self.indx2[:nenter], np.int64),
+                         leaving=ev.frozen_array(self.indx2[ileave:], np.int64))
         self._emit(ev.FreeSetChange, n_free=self.nfree, n_entering=nenter,
-                   n_leaving=self.n - ileave,
-                   entering=tuple(int(k) for k in self.indx2[:nenter]) if full else (),
-                   leaving=tuple(int(k) for k in self.indx2[ileave:]) if full else ())
+                   n_leaving=self.n - ileave, **moves)
+
+    def _emit_segments(self, nseg):
+        """One CauchyBreakpoint per row of the segment record, handed over as one batch
+        (there can be up to n of them)."""
+        it, nfev = self.iter, self.nfev
+        rows = self.segments[:min(nseg, self.segments.shape[0])].tolist()
+        self.tracer.emit_batch([ev.CauchyBreakpoint(it, nfev, j, int(var), t_break, dt, f1, f2,
+                                                    dtm, var < 0)
+                                for j, (var, t_break, dt, f1, f2, dtm) in enumerate(rows, 1)])
 
     def _emit_subspace(self, alpha, dd_p):
         if not self.tracer.on:
@@ -308,10 +314,10 @@ class Engine:
     def _emit_trial(self, stp_tried, trial):
         ls = self.ls
         if trial == 0:
-            full = self.tracer.full
+            vectors = dict(x=ev.frozen_array(ls.t), d=ev.frozen_array(self.d)) \
+                if self.tracer.full else {}
             self._emit(ev.LineSearchStart, stp=ls.stp, stpmax=ls.stpmx, dnorm=ls.dnorm,
-                       gd=ls.gdold, f0=ls.fold, x=tuple(ls.t.tolist()) if full else (),
-                       d=tuple(self.d.tolist()) if full else ())
+                       gd=ls.gdold, f0=ls.fold, **vectors)
             return
         ginit, gtest, finit = ls.dstate[0], ls.dstate[1], ls.dstate[4]
         ftest = finit + stp_tried * gtest

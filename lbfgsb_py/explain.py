@@ -458,7 +458,7 @@ class _Point:
 
 
 def _last_full_search(run):
-    return next((s for s in reversed(run.searches) if s.start is not None and s.start.x), None)
+    return next((s for s in reversed(run.searches) if s.start is not None and len(s.start.x)), None)
 
 
 def _point(run, bounds):

@@ -188,7 +188,7 @@ def _draw_phi_panel(ax, start, trials, grid, fun, args):
 
 def _sample_phi(start, grid, fun, args):
     """phi on the grid, or None without ``fun`` or without x and d (level full)."""
-    if fun is None or not start.x:
+    if fun is None or not len(start.x):
         return None
     x, d = np.asarray(start.x, dtype=float), np.asarray(start.d, dtype=float)
     values = np.empty_like(grid)

@@ -859,7 +859,7 @@ class _Classic:
         # SciPy clipped x0 before the Fortran saw it; R passes it unclipped, so its
         # X0 line (printed before the projection) is the raw x0, not in the trace.
         raw = e.n_projected and self.on("infeasible")
-        x0 = list(first.x) if first is not None and first.x and not raw else None
+        x0 = first.x.tolist() if first is not None and len(first.x) and not raw else None
         self.say("start_vector", "L =", None, bounds)
         self.say("start_vector", "X0 =", x0, "x0 before its projection" if raw
                  else _x_reason(self.start, "x0"))
@@ -936,9 +936,9 @@ class _Classic:
         if len(e.leaving) != e.n_leaving or len(e.entering) != e.n_entering:
             return self.say("moves_missing", "which variables leave and enter the free set; "
                             "record with trace='full'")
-        for i in reversed(e.leaving):
+        for i in reversed(e.leaving.tolist()):
             self.say("leaves", i + 1)
-        for i in e.entering:
+        for i in e.entering.tolist():
             self.say("enters", i + 1)
 
     # --------------------------------------------------- subspace, line search
@@ -973,9 +973,9 @@ class _Classic:
         """x after the last line search: the next search's start point, else
         the accepted trial t + stp d (lnsrlb: z itself when stp = 1)."""
         following = self._next("line_search_start")
-        if following is not None and following.x:
-            return list(following.x)
-        if self.search is None or not self.search.x:
+        if following is not None and len(following.x):
+            return following.x.tolist()
+        if self.search is None or not len(self.search.x):
             return None
         x, d = np.asarray(self.search.x), np.asarray(self.search.d)
         return list(x + d if self.stp == 1.0 else self.stp * d + x)
@@ -1000,7 +1000,7 @@ class _Classic:
         self.say("summary", self.trace, self.start, e)
         if self.on("final_x"):
             failed = e.message.startswith("ABNORMAL")
-            x = (list(self.search.x) or None) if failed and self.search else self._x_now()
+            x = (self.search.x.tolist() or None) if failed and self.search else self._x_now()
             self.say("final_x", "X =", x, _x_reason(self.start, "iterates"))
         self.say("final_f", e.f)
         self.say("task", e.message)

@@ -7,8 +7,9 @@ carries its ``kind``, the ``iteration`` (iterations completed so far, SciPy's
 
 Detail levels: ``"off"`` builds no event at all, ``"iteration"`` records a
 bounded number of events per iteration (cost independent of n), ``"full"``
-adds one :class:`CauchyBreakpoint` per Cauchy segment explored and the indices
-of entering/leaving variables (counts grow with n).
+adds one :class:`CauchyBreakpoint` per Cauchy segment explored, the indices
+of entering/leaving variables and each line search's x and d (read-only NumPy
+arrays; sizes grow with n).
 
 Sinks: :class:`Trace` (in memory; the default ``Result.trace``), a JSON Lines
 file written and flushed event by event (:class:`JsonlSink`), any callable,
@@ -24,8 +25,39 @@ import warnings
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import numpy as np
+
 SCHEMA_VERSION = "1.0"
 LEVELS = {"off": 0, "iteration": 1, "full": 2}
+
+
+def frozen_array(values, dtype=np.float64):
+    """A read-only copy of ``values`` (the array fields of the full level)."""
+    a = np.array(values, dtype=dtype)
+    a.flags.writeable = False
+    return a
+
+
+def _no_floats():
+    return frozen_array((), np.float64)
+
+
+def _no_indices():
+    return frozen_array((), np.int64)
+
+
+def _equal_with_arrays(a, b):
+    """``==`` for events with array fields: arrays compared element by element."""
+    if type(a) is not type(b):
+        return NotImplemented
+    for f in dataclasses.fields(a):
+        u, v = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(u, np.ndarray):
+            if not np.array_equal(u, v, equal_nan=u.dtype.kind == "f"):
+                return False
+        elif u is not v and u != v:
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +199,7 @@ class CauchyPoint(Event):
     n_active: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FreeSetChange(Event):
     """Free set at the Cauchy point compared with the previous iteration.
 
@@ -175,16 +207,17 @@ class FreeSetChange(Event):
         n_free: free variables at xcp (SciPy ``nfree``).
         n_entering: variables that were active and are free now (``nenter``).
         n_leaving: variables that were free and are active now (n - ``ileave``).
-        entering: their indices (full level only; else empty).
-        leaving: their indices (full level only; else empty).
+        entering: their indices, an int array (full level only; else empty).
+        leaving: their indices, an int array (full level only; else empty).
     """
 
     kind: ClassVar[str] = "free_set"
     n_free: int
     n_entering: int
     n_leaving: int
-    entering: tuple = ()
-    leaving: tuple = ()
+    entering: np.ndarray = field(default_factory=_no_indices)
+    leaving: np.ndarray = field(default_factory=_no_indices)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +242,7 @@ class SubspaceStep(Event):
     dd_p: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LineSearchStart(Event):
     """A line search begins along d = xbar - x [BLNZ95 §6].
 
@@ -219,8 +252,8 @@ class LineSearchStart(Event):
         dnorm: ||d||_2.
         gd: directional derivative phi'(0) = g'd (must be < 0).
         f0: phi(0) = f(x) (SciPy ``fold``).
-        x: the start point x (full level only; else empty).
-        d: the search direction d (full level only; else empty).
+        x: the start point x, a float array (full level only; else empty).
+        d: the search direction d, a float array (full level only; else empty).
     """
 
     kind: ClassVar[str] = "line_search_start"
@@ -229,8 +262,9 @@ class LineSearchStart(Event):
     dnorm: float
     gd: float
     f0: float
-    x: tuple = ()
-    d: tuple = ()
+    x: np.ndarray = field(default_factory=_no_floats)
+    d: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,8 +458,10 @@ EVENT_TYPES = {cls.kind: cls for cls in (
 def _encode(value):
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)          # "nan", "inf", "-inf"
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return [_encode(v) for v in value.tolist()]
+        return value.tolist()
     return value
 
 
@@ -437,8 +473,8 @@ def event_from_dict(data):
         v = data[f.name]
         if f.type == "float" and isinstance(v, str):
             v = float(v)
-        elif isinstance(v, list):
-            v = tuple(v)
+        elif f.type == "np.ndarray":
+            v = frozen_array(v, f.default_factory().dtype)
         kwargs[f.name] = v
     return cls(**kwargs)
 
@@ -615,6 +651,16 @@ class Tracer:
         """Hand one event to every sink."""
         for sink in self._sinks:
             sink(event)
+
+    def emit_batch(self, events):
+        """Hand a list of events to every sink, sink by sink (the in-memory trace
+        takes the list at once)."""
+        for sink in self._sinks:
+            if sink is self.trace:
+                self.trace.events.extend(events)
+            else:
+                for event in events:
+                    sink(event)
 
     def close(self):
         """Close file sinks (called when the run ends, also on error)."""

@@ -135,7 +135,7 @@ def test_run_x0_file_and_jac_true(user_module):
                     "none:2.5", "--trace-file", "t.jsonl", "--maxiter", "50")
     assert result.exit_code == 0, result.output
     assert "at x = [1, 3, 3, 2.5]" in result.stdout
-    assert Trace.load(user_module / "t.jsonl").of_kind("line_search_start")[0].x
+    assert Trace.load(user_module / "t.jsonl").of_kind("line_search_start")[0].x.size == 4
 
 
 def test_run_file_path_and_progress(user_module):

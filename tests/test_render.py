@@ -259,7 +259,8 @@ def test_events_text_filters(abnormal):
 
 def test_events_text_cuts_long_vectors():
     start = tr.LineSearchStart(0, 1, stp=1.0, stpmax=2.0, dnorm=1.0, gd=-1.0, f0=1.0,
-                               x=tuple(np.arange(10.0)), d=(1.0, float("nan")))
+                               x=tr.frozen_array(np.arange(10.0)),
+                               d=tr.frozen_array([1.0, float("nan")]))
     line = events_text([start])
     assert "x=[0, 1, 2, 3, 4, 5, ...] (10 values)" in line and "d=[1, nan]" in line
 

@@ -75,6 +75,21 @@ def test_jsonl_round_trip(tmp_path):
     assert list(loaded) == list(res.trace)
 
 
+def test_full_level_vectors_are_read_only_arrays_compared_elementwise():
+    res = bounded_run()
+    start = res.trace.of_kind("line_search_start")[0]
+    assert start.x.dtype == np.float64 and start.x.shape == start.d.shape == (5,)
+    np.testing.assert_array_equal(start.x, [1.3, 0.7, 0.8, 1.9, 1.2])
+    with pytest.raises(ValueError, match="read-only"):
+        start.x[0] = 0.0
+    moves = [e for e in res.trace.of_kind("free_set") if e.n_leaving]
+    assert moves and all(e.leaving.dtype == np.int64 and e.leaving.size == e.n_leaving
+                         for e in moves)
+    assert start == dataclasses.replace(start, x=tr.frozen_array(start.x))
+    assert start != dataclasses.replace(start, x=tr.frozen_array(start.x + 1e-12))
+    assert tr.LineSearchStart(0, 1, 1.0, 2.0, 1.0, -1.0, 1.0) != start
+
+
 def test_nonfinite_values_survive_the_round_trip(tmp_path):
     event = tr.LineSearchTrial(iteration=1, nfev=3, trial=1, stp=1.0, f=float("nan"),
                                gd=float("inf"), ftest=-float("inf"), sufficient_decrease=False,
@@ -84,6 +99,11 @@ def test_nonfinite_values_survive_the_round_trip(tmp_path):
     trace.save(tmp_path / "t.jsonl")
     back = lbfgsb_py.Trace.load(tmp_path / "t.jsonl")[0]
     assert np.isnan(back.f) and back.gd == np.inf and back.ftest == -np.inf
+    start = tr.LineSearchStart(0, 1, 1.0, 2.0, 1.0, -1.0, 1.0,
+                               x=tr.frozen_array([1.0, np.nan]), d=tr.frozen_array([np.inf, 0]))
+    assert start.to_dict()["x"] == [1.0, "nan"]
+    json.loads(json.dumps(start.to_dict()), parse_constant=pytest.fail)     # strict JSON
+    assert tr.event_from_dict(start.to_dict()) == start
 
 
 def test_truncated_last_line_loads_with_warning(tmp_path):
