@@ -75,6 +75,8 @@ def restore_engine(meta, arrays, tracer, callback=None):
     engine.tracer, engine.callback = tracer, callback
     engine.keep_cauchy_point, engine.xcp, engine._xcp_buffer = False, None, None
     engine.segments = np.zeros((engine.n + 1 if tracer.full else 0, 6))
+    for part in (engine, engine.memory, engine.ls):
+        part.bind_kernels()
     engine._gen = engine._run(resume=True)
     engine.pending = next(engine._gen)
     return engine

@@ -18,6 +18,7 @@ import numpy as np
 from . import bounds, direction, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
+from ._jit import Direct
 from .line_search import GTOL, LineSearch
 from .status import MESSAGE_TEXT, Msg, Task, message, status_code
 
@@ -69,11 +70,17 @@ class Engine:
         self.keep_cauchy_point = False
         self.xcp = self._xcp_buffer = None
         self._alloc(n, maxcor)
+        self.bind_kernels()
         self.task, self.msg = Task.START, Msg.NONE
         self.nit = self.nfev = 0
         self.f_last = np.nan
         self._gen = self._run()
         self.pending = next(self._gen)
+
+    def bind_kernels(self):
+        """Give this run its own :class:`~lbfgsb_py._jit.Direct` kernel calls."""
+        self._direction = Direct(direction.search_direction)
+        self._projgr = Direct(bounds.projected_gradient_norm)
 
     def _alloc(self, n, m):
         self.g = np.zeros(n)
@@ -159,7 +166,7 @@ class Engine:
                 self._reset_memory("line_search", -9)
                 continue
             self.iter += 1
-            self.sbgnrm = bounds.projected_gradient_norm(
+            self.sbgnrm = self._projgr.call(
                 self.x, self.g, self.l, self.u, self.nbd, self.nparts)
             if tr.on:
                 self._emit(ev.IterationEnd, f=self.f, projg=self.sbgnrm, nseg=self.nseg,
@@ -185,7 +192,7 @@ class Engine:
         self.f, g = yield self.x
         self.g[:] = g
         self.nfgv = 1
-        self.sbgnrm = bounds.projected_gradient_norm(
+        self.sbgnrm = self._projgr.call(
             self.x, self.g, self.l, self.u, self.nbd, self.nparts)
         if tr.on:
             self._emit_initial_point()
@@ -209,7 +216,7 @@ class Engine:
         while True:
             cauchy_runs = self.cnstnd or mem.col == 0
             (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, self.iword, alpha,
-             dd_p, dnorm, stpmx) = direction.search_direction(
+             dd_p, dnorm, stpmx) = self._direction.call(
                 self.x, self.l, self.u, self.nbd, self.g, self.iwhere, self.index, self.indx2,
                 self.nfree, self.iter, self.cnstnd, self.sbgnrm, mem.ws, mem.wy, mem.sy,
                 mem.wt, mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.wn,

@@ -26,7 +26,7 @@ from numba import prange
 
 from . import _dense, _vector
 from .line_search import norm2
-from ._jit import jit, twins
+from ._jit import Direct, jit, twins
 
 #: SciPy's machine epsilon constant (C:249), used in the skip test.
 EPSMCH = 2.220446049250313e-16
@@ -53,6 +53,11 @@ class LBFGSMemory:
         self.ss = np.zeros((m, m))
         self.wt = np.zeros((m, m))
         self.reset()
+        self.bind_kernels()
+
+    def bind_kernels(self):
+        """Its own :class:`~lbfgsb_py._jit.Direct` call of :func:`add_step_kernel`."""
+        self._add_step_kernel = Direct(add_step_kernel)
 
     def reset(self):
         """Forget every pair: B = I (SciPy's memory refresh, e.g. C:827-833)."""
@@ -73,7 +78,7 @@ class LBFGSMemory:
         :func:`add_step_kernel`.
         """
         applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = (
-            add_step_kernel(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd,
+            self._add_step_kernel.call(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd,
                             gdold, dtd, self.itail, self.iupdat + 1, self.col, self.head,
                             self.theta, nparts))
         self.updatd = applied

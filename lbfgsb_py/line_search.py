@@ -11,7 +11,7 @@ import numpy as np
 from numba import prange
 
 from . import _dense, _vector, more_thuente
-from ._jit import fmax, fmin, jit, twins
+from ._jit import Direct, fmax, fmin, jit, twins
 
 #: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
 FTOL = 1e-3
@@ -269,6 +269,11 @@ class LineSearch:
         self.gd = self.gdold = 0.0
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
+        self.bind_kernels()
+
+    def bind_kernels(self):
+        """Its own :class:`~lbfgsb_py._jit.Direct` call of the compiled step."""
+        self._slope_and_search = Direct(_slope_and_search)
 
     def begin(self, f, dnorm, stpmx, boxed, iteration):
         """Set up a new search from (x, f, g) along d.
@@ -292,7 +297,7 @@ class LineSearch:
         when the first directional derivative is not negative: no search is
         possible (SciPy info -4).
         """
-        self.gd, self.stp, self.task, self.msg, self.case = _slope_and_search(
+        self.gd, self.stp, self.task, self.msg, self.case = self._slope_and_search.call(
             f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
             self.dstate, x, self.t, z, l, u, nbd, nparts)
         if self.ifun == 0:

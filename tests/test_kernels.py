@@ -9,7 +9,7 @@
 import numpy as np
 import pytest
 
-from lbfgsb_py import _dense, active_set, bounds, cauchy, lbfgs_matrices, subspace
+from lbfgsb_py import _dense, _jit, active_set, bounds, cauchy, lbfgs_matrices, subspace
 
 
 def memory_from_pairs(n, m, npairs, seed):
@@ -188,3 +188,12 @@ def test_dense_cholesky_reports_the_first_bad_pivot():
     assert _dense.cholesky_upper(a, 0, 4) == 3
     z = np.diag([1.0, 0.0])
     assert _dense.solve_upper_transposed_block(z, 0, 2, 0, 1) == 2
+
+
+def test_direct_calls_the_machine_code_of_its_first_calls_types():
+    as_floats, as_ints = _jit.Direct(_jit.fmax), _jit.Direct(_jit.fmax)
+    assert as_floats.call(1.0, 2.0) == 2.0 and as_ints.call(3, 1) == 3
+    assert as_floats.call(np.nan, -1.0) == -1.0 and as_ints.call(-4, 5) == 5
+    if hasattr(_jit.fmax, "overloads"):         # compiled: no dispatcher in later calls
+        assert as_floats.call is not _jit.fmax and as_floats.call is not as_ints.call
+        assert isinstance(as_ints.call(2, 1), int)
