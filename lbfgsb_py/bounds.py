@@ -113,17 +113,37 @@ _projected_max_blocks, _projected_max_blocks_parallel = twins(_projected_max_blo
 
 @jit
 def _projected_max(x, g, l, u, nbd, lo, hi):
-    """max |P(x - g) - x|_i over lo <= i < hi, or the first NaN g_i."""
-    norm = 0.0
-    for i in range(lo, hi):
-        gi = g[i]
-        if gi != gi:
-            return gi
-        if nbd[i] != 0:
-            if gi < 0.0:
-                if nbd[i] >= 2:
-                    gi = fmax(x[i] - u[i], gi)
-            elif nbd[i] <= 2:
-                gi = fmin(x[i] - l[i], gi)
-        norm = fmax(norm, abs(gi))
-    return norm
+    """max |P(x - g) - x|_i over lo <= i < hi (NaN if some g_i is NaN).
+
+    Chunk by chunk: first |P(x - g) - x|_i into a small buffer, with selects
+    that keep a NaN g_i (no branch, so the loop is vectorized), then the
+    maximum of the buffer's bit patterns as integers: for numbers >= 0 (and
+    NaN above inf) IEEE order is integer order, and an integer maximum is
+    vectorized where a floating one, ordered as written, is not.  A maximum is
+    exact in any order, so this is SciPy's value.
+    """
+    buf = np.empty(PROJGR_CHUNK)
+    bits = buf.view(np.int64)
+    top = np.int64(0)
+    for start in range(lo, hi, PROJGR_CHUNK):
+        m = min(PROJGR_CHUNK, hi - start)
+        xs, gs, ls, us = x[start:start + m], g[start:start + m], l[start:start + m], \
+            u[start:start + m]
+        ks = nbd[start:start + m]
+        for j in range(m):
+            gi = gs[j]
+            k = ks[j]
+            below = xs[j] - us[j]       # for gi < 0: up to the upper bound (nbd 2, 3)
+            above = xs[j] - ls[j]       # for gi >= 0: down to the lower bound (nbd 1, 2)
+            negative = gi < 0.0
+            to_upper = negative & (k >= 2) & (below > gi)
+            to_lower = (not negative) & ((k == 1) | (k == 2)) & (above < gi)
+            buf[j] = abs(below if to_upper else (above if to_lower else gi))
+        for j in range(m):
+            top = max(top, bits[j])
+    bits[0] = top
+    return buf[0]
+
+
+#: Variables per buffer pass in :func:`_projected_max` (the buffer stays in L1).
+PROJGR_CHUNK = 512

@@ -197,3 +197,37 @@ def test_direct_calls_the_machine_code_of_its_first_calls_types():
     if hasattr(_jit.fmax, "overloads"):         # compiled: no dispatcher in later calls
         assert as_floats.call is not _jit.fmax and as_floats.call is not as_ints.call
         assert isinstance(as_ints.call(2, 1), int)
+
+
+def projgr_reference(x, g, l, u, nbd):
+    """SciPy's ``projgr`` loop, written out plainly (a NaN g_i makes the norm NaN)."""
+    norm = 0.0
+    for xi, gi, li, ui, k in zip(x, g, l, u, nbd):
+        if np.isnan(gi):
+            return np.nan
+        if gi < 0 and k >= 2:
+            gi = max(xi - ui, gi)
+        elif gi >= 0 and k in (1, 2):
+            gi = min(xi - li, gi)
+        norm = max(norm, abs(gi))
+    return norm
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_projected_gradient_norm_matches_scipys_loop(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 1500))
+    x = rng.standard_normal(n)
+    g = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+    g[rng.random(n) < 0.05] = 0.0
+    g[rng.random(n) < 0.05] = -0.0
+    if seed % 3 == 0:
+        g[rng.integers(n)] = np.inf if seed % 2 else -np.inf
+    if seed % 4 == 0:
+        g[rng.integers(n)] = np.nan
+    nbd = rng.integers(0, 4, n)
+    l = x - rng.uniform(0, 1, n) * (rng.random(n) < 0.5)       # some variables at l or u
+    u = x + rng.uniform(0, 1, n) * (rng.random(n) < 0.5)
+    expected = projgr_reference(x, g, l, u, nbd)
+    got = bounds.projected_gradient_norm(x, g, l, u, nbd)
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
