@@ -121,8 +121,13 @@ def add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y
     (Pairs at or past ``jend`` are left alone.)  v's entry for variable
     k = index[i] is v[k] if ``v_at_variable`` else v[i].  Each of the eight sums
     is a plain running sum over i in increasing order, as SciPy's loops add
-    them; running eight at once keeps the processor's adders busy.
+    them; running eight at once keeps the processor's adders busy.  One or two
+    pairs left go to :func:`_add_two_pair_sums` (half the work of four clamped).
     """
+    if jend - j <= 2:
+        _add_two_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y,
+                           sum_s)
+        return
     j1 = min(j + 1, jend - 1)
     j2 = min(j + 2, jend - 1)
     j3 = min(j + 3, jend - 1)
@@ -144,6 +149,23 @@ def add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y
     # Clamped duplicates computed the same sums, so the order of writing is free.
     sum_y[j3], sum_y[j2], sum_y[j1], sum_y[j] = a3, a2, a1, a0
     sum_s[j3], sum_s[j2], sum_s[j1], sum_s[j] = b3, b2, b1, b0
+
+
+@jit
+def _add_two_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y,
+                       sum_s):
+    """:func:`add_pair_sums` for the pairs j and j+1 (if j+1 < jend)."""
+    j1 = min(j + 1, jend - 1)
+    y0, y1, s0, s1 = wy[slots[j]], wy[slots[j1]], ws[slots[j]], ws[slots[j1]]
+    a0, a1, b0, b1 = sum_y[j], sum_y[j1], sum_s[j], sum_s[j1]
+    for i in range(lo, hi):
+        k = index[i]
+        vi = v[k] if v_at_variable else v[i]
+        a0 += y0[k] * vi
+        b0 += s0[k] * vi
+        a1 += y1[k] * vi
+        b1 += s1[k] * vi
+    sum_y[j1], sum_y[j], sum_s[j1], sum_s[j] = a1, a0, b1, b0
 
 
 @jit

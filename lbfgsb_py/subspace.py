@@ -624,7 +624,10 @@ _products_without_bounds, _products_without_bounds_parallel = twins(
 @jit
 def _add_products2(ws, wy, slots, b, b1, yc, r, lo, hi, newest, wd):
     """The four running sums of :func:`_products_without_bounds_loops` for pairs b and
-    b1 over i in lo..hi-1 (b1 = b when only one pair is left: same sums twice)."""
+    b1 over i in lo..hi-1 (b1 = b when only one pair is left: :func:`_add_products1`)."""
+    if b1 == b:
+        _add_products1(ws[slots[b]], wy[slots[b]], yc, r, lo, hi, newest[:, b], wd[:, b])
+        return
     y0, s0, y1, s1 = wy[slots[b]], ws[slots[b]], wy[slots[b1]], ws[slots[b1]]
     a0, a1, a2, a3 = newest[0, b], newest[1, b], wd[0, b], wd[1, b]
     c0, c1, c2, c3 = newest[0, b1], newest[1, b1], wd[0, b1], wd[1, b1]
@@ -641,3 +644,15 @@ def _add_products2(ws, wy, slots, b, b1, yc, r, lo, hi, newest, wd):
         c3 += s1[i] * ri
     newest[0, b1], newest[1, b1], wd[0, b1], wd[1, b1] = c0, c1, c2, c3
     newest[0, b], newest[1, b], wd[0, b], wd[1, b] = a0, a1, a2, a3
+
+
+@jit
+def _add_products1(s, y, yc, r, lo, hi, newest, wd):
+    """:func:`_add_products2` for one pair (its four sums at newest[:2], wd[:2])."""
+    a0, a1, a2, a3 = newest[0], newest[1], wd[0], wd[1]
+    for i in range(lo, hi):
+        a0 += y[i] * yc[i]
+        a1 += s[i] * yc[i]
+        a2 += y[i] * r[i]
+        a3 += s[i] * r[i]
+    newest[0], newest[1], wd[0], wd[1] = a0, a1, a2, a3
