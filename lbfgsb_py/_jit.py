@@ -26,6 +26,9 @@ def _drop_stale_cache():
     the kernels it calls (which it compiles in): after an edit of, say,
     ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  A digest of
     all the package's sources, stored beside the cache, catches that.
+
+    Returns whether compiled kernels are on disk (False: the first solve of this
+    process compiles them, which takes about a minute).
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py"))))
@@ -33,16 +36,18 @@ def _drop_stale_cache():
     stamp = cache / "kernels.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest.hexdigest():
-            return
+            return any(cache.glob("*.nbi"))
         for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
             path.unlink(missing_ok=True)
         cache.mkdir(exist_ok=True)
         stamp.write_text(digest.hexdigest())
     except OSError:
-        pass  # read-only install: nothing to clean, nothing can go stale
+        return True  # read-only install: nothing to clean, nothing can go stale
+    return False
 
 
-_drop_stale_cache()
+#: Whether the kernels' machine code was found on disk at import (see above).
+KERNELS_CACHED = _drop_stale_cache()
 jit = numba.njit(cache=True, error_model="numpy")
 _jit_parallel = numba.njit(cache=True, error_model="numpy", parallel=True)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import builtin_problems, render
+from . import _jit, builtin_problems, render
 from .trace import Trace, Tracer
 
 EXIT_ERROR = 2
@@ -73,6 +73,13 @@ def cli():
     """Traceable L-BFGS-B: solve, then see every decision the solver took."""
 
 
+def _compile_notice():
+    """Say why the first solve after an install or an update is slow."""
+    if not _jit.KERNELS_CACHED:
+        click.echo("lbfgsb_py: compiling the Numba kernels (first run after an install or an "
+                   "update: about a minute; cached for later runs) ...", err=True)
+
+
 # ----------------------------------------------------------------------- demo
 @cli.command()
 @click.argument("problem", required=False, default="rosenbrock")
@@ -89,6 +96,7 @@ def demo(problem, list_, trace_file, full):
         return
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
+    _compile_notice()
     tracer = Tracer(level="full" if full else "iteration", jsonl=trace_file)
     result = prob.solve(trace=tracer)
     click.echo(render.iteration_table(result))
@@ -118,6 +126,7 @@ def variants(problem):
     from .variants import compare_variants
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
+    _compile_notice()
     click.echo(str(compare_variants(prob.fun, prob.x0, jac=prob.jac, bounds=prob.bounds,
                                     **prob.options)))
 
@@ -156,6 +165,7 @@ def run(function, x0, x0_file, jac_path, jac_true, bounds_, trace_file, level, p
     jac = _jac_option(jac_path, jac_true)
     show = sys.stderr.isatty() if progress is None else progress
     tracer = Tracer(level=level, jsonl=trace_file, callback=Progress() if show else None)
+    _compile_notice()
     result = minimize(fun, start, jac=jac, bounds=parse_bounds(bounds_, start.size),
                       trace=tracer, **options)
     click.echo(render.summary_table(result), nl=False)

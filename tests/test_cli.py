@@ -268,3 +268,22 @@ def test_replay_walks_a_trace(tmp_path):
     assert lines[5].startswith("[3/")               # g 3
     assert out.output.count("n/p: next/previous event") == 2  # start, and unknown key 'x'
     assert len(lines) == 7
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_demo_says_when_the_kernels_must_be_compiled(monkeypatch, cached):
+    from lbfgsb_py import _jit
+    monkeypatch.setattr(_jit, "KERNELS_CACHED", cached)
+    result = invoke("demo")
+    assert result.exit_code == 0, result.output
+    assert ("compiling the Numba kernels" in result.stderr) is not cached
+
+
+def test_kernels_cached_once_a_solve_has_run():
+    code = ("import numpy as np, lbfgsb_py; "
+            "lbfgsb_py.minimize(lambda x: (x @ x, 2 * x), np.ones(2), jac=True)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run([sys.executable, "-c", "from lbfgsb_py import _jit; "
+                          "print(_jit.KERNELS_CACHED)"], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.strip() == "True"
