@@ -162,7 +162,7 @@ def main(argv=None):
                 row = compare(n, bounded, maxcor, p, args.maxiter)
                 rows.append(row)
                 print(_row_text(row), file=sys.stderr, flush=True)
-    tracing = {n: tracing_cost(n, 10, 5 if n < 1000000 else 3, args.maxiter)
+    tracing = {n: tracing_cost(n, 10, 11 if n < 1000000 else 5, args.maxiter)
                for n in sizes if n >= 1000}
     latency = {"warm": first_call_latency(False), "cold": first_call_latency(True)}
     Path(args.out).write_text(_report(rows, tracing, latency, args, pairs))
