@@ -128,7 +128,12 @@ class Engine:
         return self.pending is None
 
     def tell(self, f, g, nfev=None):
-        """Give f and g at ``pending``; return the next point to evaluate or None."""
+        """Give f and g at ``pending``; return the next point to evaluate or None.
+
+        f becomes a Python float: the kernels' :class:`~lbfgsb_py._jit.Direct` calls
+        need the argument types of their first call.
+        """
+        f = float(f)
         self.nfev = self.nfev + 1 if nfev is None else nfev
         self.f_last = f
         try:

@@ -231,3 +231,22 @@ def test_projected_gradient_norm_matches_scipys_loop(seed):
     expected = projgr_reference(x, g, l, u, nbd)
     got = bounds.projected_gradient_norm(x, g, l, u, nbd)
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
+def test_engine_accepts_an_integer_f_then_floats():
+    """The first tell's f is an int (an exact value): later float values must not be read
+    as integers by the kernels' Direct calls (Engine.tell makes f a float)."""
+    from lbfgsb_py.driver import Engine
+
+    def run(first_as_int):
+        engine = Engine(np.zeros(3), np.full(3, -np.inf), np.full(3, np.inf))
+        points, x = [], engine.pending
+        while x is not None:
+            points.append(x.copy())
+            f = float(np.sum((x - 3.0) ** 2) + x[0] ** 4)         # 27 at x0: exact
+            f = int(f) if first_as_int and len(points) == 1 else f
+            x = engine.tell(f, 2 * (x - 3.0) + np.array([4 * x[0] ** 3, 0, 0]))
+        return points
+
+    assert len(run(True)) > 3
+    np.testing.assert_array_equal(run(True), run(False))
