@@ -11,7 +11,7 @@ import numpy as np
 
 from numba import prange
 
-from ._jit import fmax, fmin, jit, twins
+from ._jit import fmax, jit, twins
 
 
 class BoundKind(IntEnum):

@@ -78,9 +78,9 @@ class LBFGSMemory:
         :func:`add_step_kernel`.
         """
         applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = (
-            self._add_step_kernel.call(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd,
-                            gdold, dtd, self.itail, self.iupdat + 1, self.col, self.head,
-                            self.theta, nparts))
+            self._add_step_kernel.call(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g,
+                                       stp, gd, gdold, dtd, self.itail, self.iupdat + 1,
+                                       self.col, self.head, self.theta, nparts))
         self.updatd = applied
         self.iupdat += applied
         return applied, dr, ddum, rr, info

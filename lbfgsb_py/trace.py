@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 LEVELS = {"off": 0, "iteration": 1, "full": 2}
 
 

@@ -29,6 +29,14 @@ not_callable = 3
 """
 
 
+@pytest.fixture(autouse=True)
+def kernels_cached(monkeypatch):
+    """As after the first run: no compile notice on stderr (tests that want it set
+    KERNELS_CACHED themselves)."""
+    from lbfgsb_py import _jit
+    monkeypatch.setattr(_jit, "KERNELS_CACHED", True)
+
+
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
