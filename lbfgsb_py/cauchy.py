@@ -17,12 +17,10 @@ SciPy counterpart: ``cauchy`` and ``hpsolb`` (C:1317-1764, 2420-2540),
 including the L-BFGS-B 3.0 safeguard f'' >= eps * f''_0.
 """
 import numpy as np
-from numba import prange
 
 from . import lbfgs_matrices
 from ._dense import dot
-from ._jit import fmax, jit, twins
-from .lbfgs_matrices import BLOCK
+from ._jit import fmax, jit
 
 EPSMCH = lbfgs_matrices.EPSMCH
 
@@ -62,13 +60,14 @@ def _heap_pop_min(nleft, t, iorder, build):
 
 
 @jit
-def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, nparts):
+def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, moving, nparts):
     """Set each variable's status and direction d = -g (or 0); collect breakpoints.
 
     Returns ``(nbreak, ibkmin, bkmin, nfree_path, bnded, f1)`` where the
     breakpoints are t[0..nbreak) (variables iorder[0..nbreak)), variables with
     no breakpoint fill iorder from the end, and p = W' d (its S part not yet
-    scaled by theta).
+    scaled by theta).  ``moving`` (scratch) receives the variables that move
+    along the path, in increasing order.
     """
     n = x.shape[0]
     nbreak = 0
@@ -79,6 +78,7 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, npart
     f1 = 0.0
     tl = 0.0
     tu = 0.0
+    nmove = 0
     for i in range(n):
         neggi = -g[i]
         if iwhere[i] != 3 and iwhere[i] != -1:
@@ -99,6 +99,8 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, npart
             d[i] = 0.0
             continue
         d[i] = neggi
+        moving[nmove] = i
+        nmove += 1
         f1 -= neggi * neggi
         if nbd[i] <= 2 and nbd[i] != 0 and neggi < 0.0:
             tb = tl / (-neggi)
@@ -116,40 +118,16 @@ def _classify(x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, npart
             bkmin = tb
             ibkmin = nbreak
         nbreak += 1
+    # p = W'd: each p[j] summed over the moving variables in increasing order, as
+    # SciPy adds it inside its loop over i (the others contribute nothing there).
     slots = lbfgs_matrices.ring_slots(head, col, ws.shape[0])
     if nparts == 1:
-        _accumulate_p(ws, wy, slots, iwhere, d, p, 1)
+        lbfgs_matrices.pair_sums(ws, wy, slots, d, moving, nmove, True, p[:col],
+                                 p[col:2 * col], 1)
     else:
-        _accumulate_p_parallel(ws, wy, slots, iwhere, d, p, nparts)
+        lbfgs_matrices.pair_sums_parallel(ws, wy, slots, d, moving, nmove, True, p[:col],
+                                          p[col:2 * col], nparts)
     return nbreak, ibkmin, bkmin, nfree_path, bnded, f1
-
-
-def _accumulate_p_loops(ws, wy, slots, iwhere, d, p, nparts):
-    """p = W'd over the moving variables (its S part not yet scaled by theta).
-
-    Each p[j] is summed over i in increasing order, as SciPy's per-variable
-    loop does, so the result is the same to the last bit.  The pairs are
-    split among ``nparts`` threads, each visiting the variables block by block.
-    """
-    col = slots.shape[0]
-    n = d.shape[0]
-    for part in prange(nparts):
-        for lo in range(0, n, BLOCK):
-            hi = min(lo + BLOCK, n)
-            for j in range(part * col // nparts, (part + 1) * col // nparts):
-                wyj = wy[slots[j]]
-                wsj = ws[slots[j]]
-                py = p[j]
-                ps = p[col + j]
-                for i in range(lo, hi):
-                    if iwhere[i] == 0 or iwhere[i] == -1:
-                        py += wyj[i] * d[i]
-                        ps += wsj[i] * d[i]
-                p[j] = py
-                p[col + j] = ps
-
-
-_accumulate_p, _accumulate_p_parallel = twins(_accumulate_p_loops)
 
 
 @jit
@@ -239,7 +217,7 @@ def _initial_derivatives(f1, theta, col, sy, wt, p, v):
 
 @jit
 def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
-           xcp, d, t, iorder, p, c, wbp, v, rec, nparts=1):
+           xcp, d, t, iorder, p, c, wbp, v, rec, moving, nparts=1):
     """Compute the generalized Cauchy point ``xcp`` and c = W'(xcp - x).
 
     Returns ``(nseg, info, nbreak, tsum)``: segments explored, 0 or the
@@ -254,7 +232,7 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
     col2 = 2 * col
     p[:col2] = 0.0
     nbreak, ibkmin, bkmin, nfree_path, bnded, f1 = _classify(
-        x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, nparts)
+        x, l, u, nbd, g, iwhere, ws, wy, col, head, d, t, iorder, p, moving, nparts)
     if theta != 1.0:
         for j in range(col):
             p[col + j] *= theta

@@ -39,11 +39,13 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
     receives a copy of the Cauchy point.
     """
     n = x.shape[0]
+    # indx2 is free until free_variables fills it: the Cauchy search uses it as scratch.
     nbreak, nseg, tsum, nenter, ileave = 0, 0, 0.0, 0, n
     if cnstnd or col == 0:
         nseg, info, nbreak, tsum = cauchy.cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt,
                                                  theta, col, head, sbgnrm, z, d, t_break,
-                                                 iorder, p, c, wbp, v, segments, nparts)
+                                                 iorder, p, c, wbp, v, segments, indx2,
+                                                 nparts)
         if info != 0:
             return (FAILED_CAUCHY, info, nbreak, nseg, tsum, nfree, nenter, ileave, False,
                     subspace.SUB_NOT_RUN, 1.0, 0.0, 0.0, 0.0)

@@ -151,6 +151,26 @@ def add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y
     sum_s[j3], sum_s[j2], sum_s[j1], sum_s[j] = b3, b2, b1, b0
 
 
+def _pair_sums_loops(ws, wy, slots, v, index, nsub, v_at_variable, sum_y, sum_s, nparts):
+    """sum_y[j] += y_j'v and sum_s[j] += s_j'v over the variables index[:nsub].
+
+    Each sum runs over i in increasing order (:func:`add_pair_sums`, four pairs
+    at a time); the pairs are split among ``nparts`` threads, and each thread
+    visits the variables block by block so that its block of v stays in cache.
+    """
+    col = slots.shape[0]
+    for part in prange(nparts):
+        jend = (part + 1) * col // nparts
+        for lo in range(0, nsub, BLOCK):
+            hi = min(lo + BLOCK, nsub)
+            for j in range(part * col // nparts, jend, 4):
+                add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y,
+                              sum_s)
+
+
+pair_sums, pair_sums_parallel = twins(_pair_sums_loops)
+
+
 @jit
 def _add_two_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y,
                        sum_s):

@@ -275,9 +275,10 @@ def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts=1,
     if wd is None:
         wd = np.zeros((2, col))
         if nparts == 1:
-            _free_products(ws, wy, slots, d, index, nsub, wd[0], wd[1], 1)
+            lbfgs_matrices.pair_sums(ws, wy, slots, d, index, nsub, False, wd[0], wd[1], 1)
         else:
-            _free_products_parallel(ws, wy, slots, d, index, nsub, wd[0], wd[1], nparts)
+            lbfgs_matrices.pair_sums_parallel(ws, wy, slots, d, index, nsub, False, wd[0],
+                                              wd[1], nparts)
     for j in range(col):
         wv[j] = wd[0, j]
         wv[col + j] = theta * wd[1, j]
@@ -294,25 +295,6 @@ def newton_direction(ws, wy, wn, wv, d, index, theta, col, head, nsub, nparts=1,
     else:
         _newton_update_parallel(ws, wy, slots, wv, theta, d, index, nsub)
     return 0
-
-
-def _free_products_loops(ws, wy, slots, d, index, nsub, wy_d, ws_d, nparts):
-    """wy_d[j] += y_j'Z d, ws_d[j] += s_j'Z d, each summed over i in increasing order.
-
-    The pairs are split among ``nparts`` threads; each visits the variables
-    block by block so that its block of d stays in cache.
-    """
-    col = slots.shape[0]
-    for part in prange(nparts):
-        jend = (part + 1) * col // nparts
-        for lo in range(0, nsub, BLOCK):
-            hi = min(lo + BLOCK, nsub)
-            for j in range(part * col // nparts, jend, 4):
-                lbfgs_matrices.add_pair_sums(ws, wy, slots, j, jend, d, index, lo, hi, False,
-                                             wy_d, ws_d)
-
-
-_free_products, _free_products_parallel = twins(_free_products_loops)
 
 
 def _newton_update_loops(ws, wy, slots, wv, theta, d, index, nsub):
@@ -586,7 +568,7 @@ def _free_pass(ws, wy, slots, v, theta, r, index, nfree, with_newest, newest, wd
     sums y_b'ZZ'y_c, s_b'ZZ'y_c (if ``with_newest``), then r += W M c there
     (:func:`_add_W_terms`), then Y'Zr and S'Zr (running sums, as
     :func:`_newest_products_loops`, :func:`_add_W_Mc_loops` and
-    :func:`_free_products_loops` compute them)."""
+    :func:`~lbfgsb_py.lbfgs_matrices.pair_sums` compute them)."""
     col = slots.shape[0]
     wyc = wy[slots[col - 1]]
     for lo in range(0, nfree, BLOCK):

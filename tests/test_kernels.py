@@ -88,7 +88,8 @@ def cauchy_point(mem, x, g, lo, hi):
     iorder = np.zeros(n, np.int64)
     sbgnrm = bounds.projected_gradient_norm(x, g, l, u, nbd)
     out = cauchy.cauchy(x, l, u, nbd, g, iwhere, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta,
-                        mem.col, mem.head, sbgnrm, xcp, d, t, iorder, *work, np.zeros((0, 6)))
+                        mem.col, mem.head, sbgnrm, xcp, d, t, iorder, *work, np.zeros((0, 6)),
+                        np.zeros(n, np.uint64))
     return xcp, iwhere, work[1], (nbd, l, u), out
 
 
