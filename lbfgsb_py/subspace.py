@@ -317,23 +317,28 @@ def _add_W_terms(r, ws, wy, slots, v, theta, subsm, index, lo, hi):
     """r[i] := r[i] + sum_j (y_j a_j + s_j b_j) at k = index[i], lo <= i < hi, j in order.
 
     As ``cmprlb`` forms the terms: y_j v_j + s_j (theta v_{col+j}); as ``subsm``
-    does (``subsm`` true): (y_j v_j) / theta + s_j v_{col+j}.  ``index[:hi]`` is
-    increasing, so index[hi-1] = hi-1 means the block holds the variables
-    lo..hi-1 themselves: then the rows are read in place, pair after pair, in
-    loops the compiler vectorizes.  Otherwise (and for short blocks, where those
-    loops cost more than they save) each r[i] takes all its terms at once.
+    does (``subsm`` true): (y_j v_j) / theta + s_j v_{col+j}.  Blocks of at
+    least :data:`MIN_VECTOR_RUN` variables go pair after pair, in loops the
+    compiler vectorizes (reading the rows in place when ``index[lo:hi]`` is
+    lo..hi-1, which ``index[hi-1] = hi-1`` shows since it is increasing, and
+    gathering otherwise); shorter blocks give each r[i] all its terms at once.
     Either way r[i] sees the same operations in the same order.
     """
     col = slots.shape[0]
-    if hi - lo >= MIN_VECTOR_RUN and index[hi - 1] == np.uint64(hi - 1):
+    if hi - lo >= MIN_VECTOR_RUN:
+        contiguous = index[hi - 1] == np.uint64(hi - 1)
         for j in range(col):
             y = wy[slots[j]]
             s = ws[slots[j]]
             a = v[j]
             b = v[col + j] if subsm else theta * v[col + j]
-            for i in range(lo, hi):
-                ya = y[i] * a / theta if subsm else y[i] * a
-                r[i] = r[i] + ya + s[i] * b
+            if contiguous:
+                for i in range(lo, hi):
+                    r[i] = _plus_pair_term(r[i], y[i], s[i], a, b, theta, subsm)
+            else:
+                for i in range(lo, hi):
+                    k = index[i]
+                    r[i] = _plus_pair_term(r[i], y[k], s[k], a, b, theta, subsm)
         return
     for i in range(lo, hi):
         k = index[i]
@@ -345,6 +350,13 @@ def _add_W_terms(r, ws, wy, slots, v, theta, subsm, index, lo, hi):
             else:
                 ri = ri + ya + ws[slots[j], k] * (theta * v[col + j])
         r[i] = ri
+
+
+@jit
+def _plus_pair_term(ri, yk, sk, a, b, theta, subsm):
+    """ri + y a + s b (``subsm``: ri + (y a) / theta + s b), added left to right."""
+    ya = yk * a / theta if subsm else yk * a
+    return ri + ya + sk * b
 
 
 _newton_update, _newton_update_parallel = twins(_newton_update_loops)
