@@ -140,20 +140,37 @@ def dot(a, b):
     then the remaining elements one by one.  We follow that grouping (without
     its fused multiply-adds, which Numba cannot express); besides coming closer
     to SciPy's rounding than a single running sum, the independent partial sums
-    run several times faster.
+    run several times faster.  They are sixteen named variables, not an array,
+    so that they stay in registers.
     """
     n = a.shape[0]
     n16 = n - n % 16
-    acc = np.zeros(16)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
+    c8 = c9 = c10 = c11 = c12 = c13 = c14 = c15 = 0.0
     for i in range(0, n16, 16):
-        # The bound is always 16; written so, LLVM cannot prove it and keeps
-        # the loop, which it vectorizes, instead of unrolling it into scalar code.
-        for k in range(min(16, n16 - i)):
-            acc[k] += a[i + k] * b[i + k]
-    quad = np.empty(4)
-    for k in range(4):
-        quad[k] = (acc[k] + acc[4 + k]) + (acc[8 + k] + acc[12 + k])
-    s = (quad[0] + quad[2]) + (quad[1] + quad[3]) if n16 else 0.0
+        c0 += a[i] * b[i]
+        c1 += a[i + 1] * b[i + 1]
+        c2 += a[i + 2] * b[i + 2]
+        c3 += a[i + 3] * b[i + 3]
+        c4 += a[i + 4] * b[i + 4]
+        c5 += a[i + 5] * b[i + 5]
+        c6 += a[i + 6] * b[i + 6]
+        c7 += a[i + 7] * b[i + 7]
+        c8 += a[i + 8] * b[i + 8]
+        c9 += a[i + 9] * b[i + 9]
+        c10 += a[i + 10] * b[i + 10]
+        c11 += a[i + 11] * b[i + 11]
+        c12 += a[i + 12] * b[i + 12]
+        c13 += a[i + 13] * b[i + 13]
+        c14 += a[i + 14] * b[i + 14]
+        c15 += a[i + 15] * b[i + 15]
+    # Lane k of register r holds c[4r + k]: add the four registers pairwise, then
+    # the lanes of the result pairwise.
+    q0 = (c0 + c4) + (c8 + c12)
+    q1 = (c1 + c5) + (c9 + c13)
+    q2 = (c2 + c6) + (c10 + c14)
+    q3 = (c3 + c7) + (c11 + c15)
+    s = (q0 + q2) + (q1 + q3) if n16 else 0.0
     for i in range(n16, n):
         s += a[i] * b[i]
     return s
