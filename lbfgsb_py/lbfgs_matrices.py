@@ -135,9 +135,10 @@ def add_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, sum_y
     s0, s1, s2, s3 = ws[slots[j]], ws[slots[j1]], ws[slots[j2]], ws[slots[j3]]
     a0, a1, a2, a3 = sum_y[j], sum_y[j1], sum_y[j2], sum_y[j3]
     b0, b1, b2, b3 = sum_s[j], sum_s[j1], sum_s[j2], sum_s[j3]
-    for i in range(lo, hi):
-        k = index[i]
-        vi = v[k] if v_at_variable else v[i]
+    ib, vb = index[lo:hi], v[lo:hi]        # loops from 0: see subspace._add_W_terms
+    for i in range(hi - lo):
+        k = ib[i]
+        vi = v[k] if v_at_variable else vb[i]
         a0 += y0[k] * vi
         b0 += s0[k] * vi
         a1 += y1[k] * vi
@@ -178,9 +179,10 @@ def _add_two_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, 
     j1 = min(j + 1, jend - 1)
     y0, y1, s0, s1 = wy[slots[j]], wy[slots[j1]], ws[slots[j]], ws[slots[j1]]
     a0, a1, b0, b1 = sum_y[j], sum_y[j1], sum_s[j], sum_s[j1]
-    for i in range(lo, hi):
-        k = index[i]
-        vi = v[k] if v_at_variable else v[i]
+    ib, vb = index[lo:hi], v[lo:hi]        # loops from 0: see subspace._add_W_terms
+    for i in range(hi - lo):
+        k = ib[i]
+        vi = v[k] if v_at_variable else vb[i]
         a0 += y0[k] * vi
         b0 += s0[k] * vi
         a1 += y1[k] * vi

@@ -54,8 +54,7 @@ def _sums(ws, wy, sa, sb, index, lo, hi):
     yy = 0.0
     ss = 0.0
     sy = 0.0
-    for k in range(lo, hi):
-        i = index[k]
+    for i in index[lo:hi]:
         yy += wy[sa, i] * wy[sb, i]
         ss += ws[sa, i] * ws[sb, i]
         sy += ws[sa, i] * wy[sb, i]
@@ -304,8 +303,9 @@ def _newton_update_loops(ws, wy, slots, wv, theta, d, index, nsub):
         lo = blk * BLOCK
         hi = min(lo + BLOCK, nsub)
         _add_W_terms(d, ws, wy, slots, wv, theta, True, index, lo, hi)
-        for i in range(lo, hi):
-            d[i] *= inv_theta
+        block = d[lo:hi]                # (loops from 0 over slices: see _add_W_terms)
+        for i in range(hi - lo):
+            block[i] *= inv_theta
 
 
 #: Shortest block of consecutive free variables worth the pair-by-pair loops.
@@ -322,23 +322,27 @@ def _add_W_terms(r, ws, wy, slots, v, theta, subsm, index, lo, hi):
     compiler vectorizes (reading the rows in place when ``index[lo:hi]`` is
     lo..hi-1, which ``index[hi-1] = hi-1`` shows since it is increasing, and
     gathering otherwise); shorter blocks give each r[i] all its terms at once.
-    Either way r[i] sees the same operations in the same order.
+    Either way r[i] sees the same operations in the same order.  The loops run
+    from 0 over slices: with a signed index that may be negative (i from lo),
+    Numba's wraparound test on every access keeps the compiler from vectorizing.
     """
     col = slots.shape[0]
     if hi - lo >= MIN_VECTOR_RUN:
         contiguous = index[hi - 1] == np.uint64(hi - 1)
+        rb, ib = r[lo:hi], index[lo:hi]
         for j in range(col):
             y = wy[slots[j]]
             s = ws[slots[j]]
             a = v[j]
             b = v[col + j] if subsm else theta * v[col + j]
             if contiguous:
-                for i in range(lo, hi):
-                    r[i] = _plus_pair_term(r[i], y[i], s[i], a, b, theta, subsm)
+                yb, sb = y[lo:hi], s[lo:hi]
+                for i in range(hi - lo):
+                    rb[i] = _plus_pair_term(rb[i], yb[i], sb[i], a, b, theta, subsm)
             else:
-                for i in range(lo, hi):
-                    k = index[i]
-                    r[i] = _plus_pair_term(r[i], y[k], s[k], a, b, theta, subsm)
+                for i in range(hi - lo):
+                    k = ib[i]
+                    rb[i] = _plus_pair_term(rb[i], y[k], s[k], a, b, theta, subsm)
         return
     for i in range(lo, hi):
         k = index[i]
@@ -622,12 +626,15 @@ def _add_products2(ws, wy, slots, b, b1, yc, r, lo, hi, newest, wd):
     if b1 == b:
         _add_products1(ws[slots[b]], wy[slots[b]], yc, r, lo, hi, newest[:, b], wd[:, b])
         return
-    y0, s0, y1, s1 = wy[slots[b]], ws[slots[b]], wy[slots[b1]], ws[slots[b1]]
+    # Slices from lo, loops from 0 (as in _add_W_terms): no wraparound tests.
+    y0, s0 = wy[slots[b]][lo:hi], ws[slots[b]][lo:hi]
+    y1, s1 = wy[slots[b1]][lo:hi], ws[slots[b1]][lo:hi]
+    yb, rb = yc[lo:hi], r[lo:hi]
     a0, a1, a2, a3 = newest[0, b], newest[1, b], wd[0, b], wd[1, b]
     c0, c1, c2, c3 = newest[0, b1], newest[1, b1], wd[0, b1], wd[1, b1]
-    for i in range(lo, hi):
-        yi = yc[i]
-        ri = r[i]
+    for i in range(hi - lo):
+        yi = yb[i]
+        ri = rb[i]
         a0 += y0[i] * yi
         a1 += s0[i] * yi
         a2 += y0[i] * ri
@@ -644,9 +651,10 @@ def _add_products2(ws, wy, slots, b, b1, yc, r, lo, hi, newest, wd):
 def _add_products1(s, y, yc, r, lo, hi, newest, wd):
     """:func:`_add_products2` for one pair (its four sums at newest[:2], wd[:2])."""
     a0, a1, a2, a3 = newest[0], newest[1], wd[0], wd[1]
-    for i in range(lo, hi):
-        a0 += y[i] * yc[i]
-        a1 += s[i] * yc[i]
-        a2 += y[i] * r[i]
-        a3 += s[i] * r[i]
+    yb, sb, ycb, rb = y[lo:hi], s[lo:hi], yc[lo:hi], r[lo:hi]
+    for i in range(hi - lo):
+        a0 += yb[i] * ycb[i]
+        a1 += sb[i] * ycb[i]
+        a2 += yb[i] * rb[i]
+        a3 += sb[i] * rb[i]
     newest[0], newest[1], wd[0], wd[1] = a0, a1, a2, a3
