@@ -28,8 +28,9 @@ SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
 #: From this many variables on, the passes over S and Y are shared among Numba's
 #: threads (``numba.set_num_threads`` sets how many); the results are the same
 #: bits either way.  On the 2-core benchmark machine threads paid off only once
-#: S and Y no longer fit in cache: at n = 1e6 (-10 to -35% per iteration), not
-#: at n <= 6e5 (up to 2.5x slower at 1e5, where the waiting threads spin).
+#: S and Y no longer fit in cache: at n = 1e6 (-10 to -35% per iteration in one
+#: session, -8 to +5% in a later one), not at n <= 6e5 (up to 3x slower at 1e5,
+#: where OpenMP's waiting threads spin; with OMP_WAIT_POLICY=passive no slower).
 PARALLEL_MIN_N = 1_000_000
 
 NO_XCP = np.zeros(0)
