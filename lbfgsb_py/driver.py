@@ -172,8 +172,7 @@ class Engine:
                 self._reset_memory("line_search", -9)
                 continue
             self.iter += 1
-            self.sbgnrm = self._projgr.call(
-                self.x, self.g, self.l, self.u, self.nbd, self.nparts)
+            self.sbgnrm = self.ls.projg     # (computed by the line search's last call)
             if tr.on:
                 self._emit(ev.IterationEnd, f=self.f, projg=self.sbgnrm, nseg=self.nseg,
                            nact=self.nact, sub=SUB_WORDS[self.iword], itls=self.ls.iback,

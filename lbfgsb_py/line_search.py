@@ -10,7 +10,7 @@ Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
 import numpy as np
 from numba import prange
 
-from . import _dense, _vector, more_thuente
+from . import _dense, _vector, bounds, more_thuente
 from ._jit import Direct, fmax, fmin, jit, twins
 
 #: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
@@ -240,15 +240,22 @@ def start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
 def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z, l, u, nbd,
                       nparts):
     """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0);
-    when dcsrch asks for another trial, x := its point (:func:`trial_point`)."""
+    when dcsrch asks for another trial, x := its point (:func:`trial_point`).
+
+    Returns ``(gd, stp, task, msg, case, projg)``.  When the search ends here
+    (dcsrch's convergence or warning), x is the new iterate and ``projg`` its
+    projected-gradient norm, which the driver tests next (one compiled call
+    fewer per iteration); otherwise ``projg`` is 0.
+    """
     gd = _dense.dot(g, d)
     if first and gd >= 0.0:
-        return gd, stp, task, 0, 0
+        return gd, stp, task, 0, 0, 0.0
     stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
                                                task, istate, dstate)
     if task != more_thuente.CONVERGENCE and task != more_thuente.WARNING:
         trial_point(x, t, d, z, stp, l, u, nbd, nparts)
-    return gd, stp, task, msg, case
+        return gd, stp, task, msg, case, 0.0
+    return gd, stp, task, msg, case, bounds.projected_gradient_norm(x, g, l, u, nbd, nparts)
 
 
 class LineSearch:
@@ -258,7 +265,8 @@ class LineSearch:
     f, ``stp`` the current trial step, ``stpmx``, ``dnorm`` (||d||), ``dtd``,
     ``gd``/``gdold`` (phi'(stp), phi'(0)), ``ifun`` (trials requested),
     ``iback`` (trials beyond the first), ``task``/``msg``/``case`` of the last
-    ``dcsrch`` call and ``istate``/``dstate`` its saved state.
+    ``dcsrch`` call and ``istate``/``dstate`` its saved state; ``projg`` is the
+    projected-gradient norm at the accepted point once the search has ended.
     """
 
     def __init__(self, n):
@@ -266,7 +274,7 @@ class LineSearch:
         self.r = np.zeros(n)
         self.istate, self.dstate = more_thuente.new_state()
         self.fold = self.stp = self.stpmx = self.dnorm = self.dtd = 0.0
-        self.gd = self.gdold = 0.0
+        self.gd = self.gdold = self.projg = 0.0
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
         self.bind_kernels()
@@ -297,9 +305,10 @@ class LineSearch:
         when the first directional derivative is not negative: no search is
         possible (SciPy info -4).
         """
-        self.gd, self.stp, self.task, self.msg, self.case = self._slope_and_search.call(
-            f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
-            self.dstate, x, self.t, z, l, u, nbd, nparts)
+        self.gd, self.stp, self.task, self.msg, self.case, self.projg = (
+            self._slope_and_search.call(
+                f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
+                self.dstate, x, self.t, z, l, u, nbd, nparts))
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:
