@@ -455,6 +455,49 @@ EVENT_TYPES = {cls.kind: cls for cls in (
     BFGSUpdate, MemoryReset, ConvergenceTest, IterationEnd, Termination)}
 
 
+
+class _Factory:
+    """Default of a field with a default factory in a :func:`_fast_init` signature."""
+
+    def __repr__(self):
+        return "<factory>"
+
+
+_FACTORY = _Factory()
+
+
+def _fast_init(cls):
+    """Give an event class an ``__init__`` that sets its slots through their descriptors.
+
+    The ``__init__`` that ``dataclass(frozen=True)`` writes goes through
+    ``object.__setattr__`` once per field: about 3 us for an event of ten fields,
+    and the driver builds about ten events per iteration.  Setting the slot
+    descriptors directly builds the same (still frozen) object in about 1.8 us.
+    Same parameters, order and defaults as the dataclass's own ``__init__``.
+    """
+    params, body, namespace = [], [], {"_FACTORY": _FACTORY}
+    for f in dataclasses.fields(cls):
+        name = f.name
+        namespace[f"_set_{name}"] = getattr(cls, name).__set__
+        if f.default_factory is not dataclasses.MISSING:
+            namespace[f"_make_{name}"] = f.default_factory
+            params.append(f"{name}=_FACTORY")
+            body.append(f"    if {name} is _FACTORY:\n        {name} = _make_{name}()\n")
+        elif f.default is not dataclasses.MISSING:
+            namespace[f"_default_{name}"] = f.default
+            params.append(f"{name}=_default_{name}")
+        else:
+            params.append(name)
+        body.append(f"    _set_{name}(self, {name})\n")
+    exec(f"def __init__(self, {', '.join(params)}):\n{''.join(body)}", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init
+
+
+for _cls in EVENT_TYPES.values():
+    _fast_init(_cls)
+
 def _encode(value):
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)          # "nan", "inf", "-inf"

@@ -1,5 +1,6 @@
 """The trace: every kind appears, JSON Lines round trip, off costs nothing, docs in step."""
 import dataclasses
+import inspect
 import json
 import re
 from pathlib import Path
@@ -171,3 +172,24 @@ def test_break_on_sink_calls_the_debugger_hook(monkeypatch):
     assert len(stops) == sum(e.trial >= 2 for e in res.trace.of_kind("line_search_trial")) > 0
     with pytest.raises(ValueError, match="unknown event kind"):
         tr.BreakOn("line_search_trail")
+
+
+@pytest.mark.parametrize("cls", list(tr.EVENT_TYPES.values()), ids=list(tr.EVENT_TYPES))
+def test_fast_event_init_is_the_dataclass_init(cls):
+    """Each event's __init__ (which sets the slots directly) takes the dataclass's
+    parameters in field order, fills default factories, and builds a frozen event."""
+    fields = dataclasses.fields(cls)
+    params = list(inspect.signature(cls).parameters.values())
+    assert [p.name for p in params] == [f.name for f in fields]
+    values = {f.name: i for i, f in enumerate(fields)
+              if f.default_factory is dataclasses.MISSING}
+    by_keyword, by_position = cls(**values), cls(*values.values())
+    assert by_keyword == by_position
+    for f in fields:
+        expected = values[f.name] if f.name in values else f.default_factory()
+        got = getattr(by_keyword, f.name)
+        assert np.array_equal(got, expected) if isinstance(got, np.ndarray) else got == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(by_keyword, fields[0].name, -1)
+    with pytest.raises(TypeError):
+        cls()
