@@ -348,11 +348,8 @@ def _add_W_terms(r, ws, wy, slots, v, theta, subsm, index, lo, hi):
         k = index[i]
         ri = r[i]
         for j in range(col):
-            ya = wy[slots[j], k] * v[j]
-            if subsm:
-                ri = ri + ya / theta + ws[slots[j], k] * v[col + j]
-            else:
-                ri = ri + ya + ws[slots[j], k] * (theta * v[col + j])
+            b = v[col + j] if subsm else theta * v[col + j]
+            ri = _plus_pair_term(ri, wy[slots[j], k], ws[slots[j], k], v[j], b, theta, subsm)
         r[i] = ri
 
 
