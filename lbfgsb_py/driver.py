@@ -20,7 +20,7 @@ from . import trace as ev
 from ._dense import dot
 from ._jit import Direct
 from .line_search import GTOL, LineSearch
-from .status import MESSAGE_TEXT, Msg, Task, message, status_code
+from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
 EPSMCH = lbfgs_matrices.EPSMCH
 SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
@@ -144,7 +144,7 @@ class Engine:
         return self.pending
 
     def _emit(self, cls, **fields):
-        self.tracer.emit(cls(iteration=self.iter, nfev=self.nfev, **fields))
+        self.tracer.record(cls, self.iter, self.nfev, fields)
 
     # ------------------------------------------------------------------ the run
     def _run(self, resume=False):
@@ -338,8 +338,8 @@ class Engine:
                    stp=stp_tried, f=self.f, gd=ls.gd, ftest=ftest,
                    sufficient_decrease=bool(self.f <= ftest),
                    curvature=bool(abs(ls.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
-                   brackt=brackt, stage=stage, task=Task(ls.task).name,
-                   message=MESSAGE_TEXT[Msg(ls.msg)], case=ls.case, next_stp=ls.stp)
+                   brackt=brackt, stage=stage, task=TASK_NAME[ls.task],
+                   message=MESSAGE_TEXT[ls.msg], case=ls.case, next_stp=ls.stp)
 
     def _line_search_end(self, outcome, text):
         ls = self.ls

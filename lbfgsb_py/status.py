@@ -58,6 +58,9 @@ MESSAGE_TEXT = {
     Msg.ERROR_INITIAL_G: "INITIAL G >= 0",
 }
 
+#: Task names by value (a dict lookup: cheaper than ``Task(task).name`` per trace event).
+TASK_NAME = {task: task.name for task in Task}
+
 #: ``minimize`` reports this (status 99) when the callback raised StopIteration,
 #: exactly as ``scipy.optimize.minimize`` does (``_minimize.py``).
 CALLBACK_STOP_MESSAGE = "`callback` raised `StopIteration`."
@@ -70,7 +73,7 @@ ALL_FIXED_MESSAGE = "All independent variables were fixed by bounds."
 
 def message(task, msg):
     """Return SciPy's ``result.message`` for a (task, msg) pair."""
-    return f"{Task(task).name}: {MESSAGE_TEXT[Msg(msg)]}"
+    return f"{TASK_NAME[task]}: {MESSAGE_TEXT[msg]}"
 
 
 def status_code(task, nfev, maxfun, nit, maxiter):

@@ -38,12 +38,24 @@ def frozen_array(values, dtype=np.float64):
     return a
 
 
+def _read_only_empty(dtype):
+    """An empty array that cannot be made writeable (a view of a read-only base),
+    so one instance can be every event's default."""
+    base = np.empty(0, dtype)
+    base.flags.writeable = False
+    return base[:]
+
+
+_NO_FLOATS = _read_only_empty(np.float64)
+_NO_INDICES = _read_only_empty(np.int64)
+
+
 def _no_floats():
-    return frozen_array((), np.float64)
+    return _NO_FLOATS
 
 
 def _no_indices():
-    return frozen_array((), np.int64)
+    return _NO_INDICES
 
 
 def _equal_with_arrays(a, b):
@@ -523,10 +535,29 @@ def event_from_dict(data):
 
 
 class Trace:
-    """In-memory list of events with small query helpers (the default sink)."""
+    """In-memory list of events with small query helpers (the default sink).
+
+    The solver hands it each event's class and fields (:meth:`record`); the
+    event objects are built when ``events`` is first read after that, so that a
+    run keeps the events it does not look at for the cost of a tuple each.
+    """
 
     def __init__(self, events=None):
-        self.events = list(events or [])
+        self._events = list(events or [])
+        self._recorded = []     # (cls, iteration, nfev, fields), not built yet
+
+    @property
+    def events(self):
+        """The list of events, in order."""
+        if self._recorded:
+            recorded, self._recorded = self._recorded, []
+            self._events.extend(cls(iteration=it, nfev=nfev, **fields)
+                                for cls, it, nfev, fields in recorded)
+        return self._events
+
+    def record(self, cls, iteration, nfev, fields):
+        """Keep the event ``cls(iteration=..., nfev=..., **fields)``, built later."""
+        self._recorded.append((cls, iteration, nfev, fields))
 
     def __call__(self, event):
         self.events.append(event)
@@ -676,6 +707,7 @@ class Tracer:
         self.full = LEVELS[self.level] >= 2
         self._sinks = []
         self._closers = []
+        self._memory_only = False
 
     def open(self):
         """Open the sinks (called by the solver at the start of a run)."""
@@ -689,11 +721,20 @@ class Tracer:
             self._sinks.append(self.callback)
         if self.logger is not None:
             self._sinks.append(LoggingSink(self.logger))
+        self._memory_only = self._sinks == [self.trace]
 
     def emit(self, event):
         """Hand one event to every sink."""
         for sink in self._sinks:
             sink(event)
+
+    def record(self, cls, iteration, nfev, fields):
+        """Emit the event ``cls(iteration=..., nfev=..., **fields)``; when the
+        in-memory trace is the only sink, it builds the event when it is read."""
+        if self._memory_only:
+            self.trace.record(cls, iteration, nfev, fields)
+        else:
+            self.emit(cls(iteration=iteration, nfev=nfev, **fields))
 
     def emit_batch(self, events):
         """Hand a list of events to every sink, sink by sink (the in-memory trace

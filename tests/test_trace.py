@@ -122,8 +122,31 @@ def test_tracing_off_builds_no_event(monkeypatch):
         raise AssertionError("an event was built with tracing off")
     monkeypatch.setattr(Engine, "_emit", boom)
     monkeypatch.setattr(tr.Tracer, "emit", boom)
+    monkeypatch.setattr(tr.Tracer, "record", boom)
     res = bounded_run(None)
     assert res.success and len(res.trace) == 0
+
+
+@pytest.mark.parametrize("level", ["iteration", "full"])
+def test_in_memory_trace_builds_on_read_the_events_a_sink_gets_at_once(level):
+    def run(tracer):
+        return lbfgsb_py.minimize(rosen, np.full(4, 3.0), jac=rosen_der, trace=tracer,
+                                  bounds=[(-1.0, 1.5)] * 4)
+    seen = []
+    run(lbfgsb_py.Tracer(level=level, callback=seen.append, memory=False))
+    res = run(lbfgsb_py.Tracer(level=level))
+    assert res.trace._recorded                  # nothing built yet ...
+    assert list(res.trace) == seen             # ... and then the same events, in order
+    assert not res.trace._recorded
+    assert {e.kind for e in seen} >= {"cauchy_point", "line_search_trial", "bfgs_update"}
+    assert (level == "full") == bool(res.trace.of_kind("cauchy_breakpoint"))
+
+
+def test_default_array_fields_are_one_empty_array_that_stays_read_only():
+    a, b = (tr.LineSearchStart(0, 1, 1.0, 2.0, 1.0, -1.0, 1.0) for _ in range(2))
+    assert a.x is b.x and a.x.size == 0
+    with pytest.raises(ValueError):
+        a.x.flags.writeable = True
 
 
 def test_callable_and_logging_sinks(caplog):
