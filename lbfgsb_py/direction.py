@@ -16,6 +16,9 @@ failed factorization) and to emit the trace events.
 """
 from . import _vector, active_set, cauchy, line_search, subspace
 from ._jit import jit
+from ._lend import (C, D, G, INDEX, INDX2, IORDER, IWHERE, LS_R, LS_T, NBD, SEGMENTS, SY,
+                    T_BREAK, WBP, WN, WN1, WS, WT, WY, XP, L, P, R, U, V, X, Z, floats1, floats2,
+                    floats3, ints1, uints1)
 
 #: ``stage`` returned by :func:`search_direction`: which step failed (0: none).
 OK, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM = 0, 1, 2, 3
@@ -70,3 +73,18 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
     dnorm, stpmx = line_search.start(x, g, d, l, u, nbd, cnstnd, iteration, t, r_start, nparts)
     return (OK, 0, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, iword, alpha, dd_p, dnorm,
             stpmx)
+
+
+@jit
+def search_direction_lent(table, xcp, nfree, iteration, cnstnd, sbgnrm, theta, col, head,
+                          updatd, iupdat, variant, nparts):
+    """:func:`search_direction` on the engine's arrays, lent by address (:mod:`._lend`)."""
+    t = table
+    return search_direction(
+        floats1(t, X), floats1(t, L), floats1(t, U), ints1(t, NBD), floats1(t, G),
+        ints1(t, IWHERE), uints1(t, INDEX), uints1(t, INDX2), nfree, iteration, cnstnd, sbgnrm,
+        floats2(t, WS), floats2(t, WY), floats2(t, SY), floats2(t, WT), theta, col, head, updatd,
+        iupdat, floats2(t, WN), floats3(t, WN1), floats1(t, Z), floats1(t, D), xcp,
+        floats1(t, T_BREAK), ints1(t, IORDER), floats1(t, P), floats1(t, C), floats1(t, WBP),
+        floats1(t, V), floats2(t, SEGMENTS), floats1(t, R), floats1(t, XP), variant,
+        floats1(t, LS_T), floats1(t, LS_R), nparts)

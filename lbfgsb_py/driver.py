@@ -19,6 +19,7 @@ from . import bounds, direction, lbfgs_matrices, more_thuente, subspace
 from . import trace as ev
 from ._dense import dot
 from ._jit import Direct
+from ._lend import Lent
 from .line_search import GTOL, LineSearch
 from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
@@ -79,8 +80,10 @@ class Engine:
         self.pending = next(self._gen)
 
     def bind_kernels(self):
-        """Give this run its own :class:`~lbfgsb_py._jit.Direct` kernel calls."""
-        self._direction = Direct(direction.search_direction)
+        """Give this run its own :class:`~lbfgsb_py._jit.Direct` kernel calls, and lend
+        its arrays to them (:class:`~lbfgsb_py._lend.Lent`)."""
+        self.lent = Lent(self)
+        self._direction = Direct(direction.search_direction_lent)
         self._projgr = Direct(bounds.projected_gradient_norm)
 
     def _alloc(self, n, m):
@@ -222,12 +225,9 @@ class Engine:
             cauchy_runs = self.cnstnd or mem.col == 0
             (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, self.iword, alpha,
              dd_p, dnorm, stpmx) = self._direction.call(
-                self.x, self.l, self.u, self.nbd, self.g, self.iwhere, self.index, self.indx2,
-                self.nfree, self.iter, self.cnstnd, self.sbgnrm, mem.ws, mem.wy, mem.sy,
-                mem.wt, mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.wn,
-                self.wn1, self.z, self.d, self._xcp, self.t_break, self.iorder, self.p,
-                self.c, self.wbp, self.v, self.segments, self.r, self.xp, self.variant_code,
-                self.ls.t, self.ls.r, self.nparts)
+                self.lent.table, self._xcp, self.nfree, self.iter, self.cnstnd, self.sbgnrm,
+                mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.variant_code,
+                self.nparts)
             if stage != direction.FAILED_CAUCHY:
                 self._after_cauchy(cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk)
                 if stage == direction.OK:
@@ -307,8 +307,7 @@ class Engine:
             self.g[:] = g
         while True:
             stp_tried, trial = ls.stp, ls.ifun
-            more = ls.test(self.f, self.g, self.d, self.x, self.z, self.l, self.u, self.nbd,
-                           self.nparts)
+            more = ls.test(self.f, self.lent.table, self.nparts)
             if tr.on:
                 self._emit_trial(stp_tried, trial)
             if more is None:
@@ -386,8 +385,8 @@ class Engine:
     def _update_memory(self):
         """Form s, y; skip the pair unless s'y > eps * (-s'g_old); else store it."""
         ls, mem = self.ls, self.memory
-        applied, dr, ddum, rr, info = mem.add_step(self.d, ls.r, self.g, ls.stp, ls.gd,
-                                                   ls.gdold, ls.dtd, self.nparts)
+        applied, dr, ddum, rr, info = mem.add_lent_step(self.lent.table, ls.stp, ls.gd,
+                                                        ls.gdold, ls.dtd, self.nparts)
         self.nskip += not applied
         self._emit_update(applied, dr, ddum, rr)
         if info != 0:

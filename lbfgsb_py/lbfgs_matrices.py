@@ -27,6 +27,7 @@ from numba import prange
 from . import _dense, _vector
 from .line_search import norm2
 from ._jit import Direct, jit, twins
+from ._lend import LS_R, SS, SY, WS, WT, WY, D, G, floats1, floats2
 
 #: SciPy's machine epsilon constant (C:249), used in the skip test.
 EPSMCH = 2.220446049250313e-16
@@ -56,8 +57,9 @@ class LBFGSMemory:
         self.bind_kernels()
 
     def bind_kernels(self):
-        """Its own :class:`~lbfgsb_py._jit.Direct` call of :func:`add_step_kernel`."""
+        """Its own :class:`~lbfgsb_py._jit.Direct` calls of :func:`add_step_kernel`."""
         self._add_step_kernel = Direct(add_step_kernel)
+        self._add_lent_step_kernel = Direct(add_lent_step_kernel)
 
     def reset(self):
         """Forget every pair: B = I (SciPy's memory refresh, e.g. C:827-833)."""
@@ -77,10 +79,19 @@ class LBFGSMemory:
         y = g - r.  Returns ``(applied, sy, threshold, yy, info)`` as
         :func:`add_step_kernel`.
         """
-        applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = (
-            self._add_step_kernel.call(self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g,
-                                       stp, gd, gdold, dtd, self.itail, self.iupdat + 1,
-                                       self.col, self.head, self.theta, nparts))
+        return self._stored(self._add_step_kernel.call(
+            self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd, gdold, dtd,
+            self.itail, self.iupdat + 1, self.col, self.head, self.theta, nparts))
+
+    def add_lent_step(self, table, stp, gd, gdold, dtd, nparts=1):
+        """:meth:`add_step` on the arrays an engine lends (:class:`~lbfgsb_py._lend.Lent`):
+        its d, its line search's r and its g, and this memory's own."""
+        return self._stored(self._add_lent_step_kernel.call(
+            table, stp, gd, gdold, dtd, self.itail, self.iupdat + 1, self.col, self.head,
+            self.theta, nparts))
+
+    def _stored(self, result):
+        applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = result
         self.updatd = applied
         self.iupdat += applied
         return applied, dr, ddum, rr, info
@@ -271,6 +282,15 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
                               nparts)
     theta = rr / dr
     return True, dr, ddum, rr, itail, col, head, theta, formt(wt, sy, ss, col, theta)
+
+
+@jit
+def add_lent_step_kernel(table, stp, gd, gdold, dtd, itail, iupdat, col, head, theta, nparts):
+    """:func:`add_step_kernel` on an engine's arrays, lent by address (:mod:`._lend`)."""
+    t = table
+    return add_step_kernel(floats2(t, WS), floats2(t, WY), floats2(t, SY), floats2(t, SS),
+                           floats2(t, WT), floats1(t, D), floats1(t, LS_R), floats1(t, G), stp,
+                           gd, gdold, dtd, itail, iupdat, col, head, theta, nparts)
 
 
 @jit

@@ -12,6 +12,7 @@ from numba import prange
 
 from . import _dense, _vector, bounds, more_thuente
 from ._jit import Direct, fmax, fmin, jit, twins
+from ._lend import D, G, LS_DSTATE, LS_ISTATE, LS_T, NBD, L, U, X, Z, floats1, ints1
 
 #: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
 FTOL = 1e-3
@@ -258,6 +259,16 @@ def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z,
     return gd, stp, task, msg, case, bounds.projected_gradient_norm(x, g, l, u, nbd, nparts)
 
 
+@jit
+def _slope_and_search_lent(f, table, stp, stpmx, task, first, nparts):
+    """:func:`_slope_and_search` on the engine's arrays, lent by address (:mod:`._lend`)."""
+    t = table
+    return _slope_and_search(f, floats1(t, G), floats1(t, D), stp, stpmx, task, first,
+                             ints1(t, LS_ISTATE), floats1(t, LS_DSTATE), floats1(t, X),
+                             floats1(t, LS_T), floats1(t, Z), floats1(t, L), floats1(t, U),
+                             ints1(t, NBD), nparts)
+
+
 class LineSearch:
     """State of one line search: the saved start point and the dcsrch state.
 
@@ -281,7 +292,7 @@ class LineSearch:
 
     def bind_kernels(self):
         """Its own :class:`~lbfgsb_py._jit.Direct` call of the compiled step."""
-        self._slope_and_search = Direct(_slope_and_search)
+        self._slope_and_search = Direct(_slope_and_search_lent)
 
     def begin(self, f, dnorm, stpmx, boxed, iteration):
         """Set up a new search from (x, f, g) along d.
@@ -297,18 +308,20 @@ class LineSearch:
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def test(self, f, g, d, x, z, l, u, nbd, nparts=1):
+    def test(self, f, table, nparts=1):
         """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
 
-        Then x is already the new trial point (z itself when stp = 1, else
-        t + stp d clipped to the box [l, u]).  Returns None (instead of a bool)
-        when the first directional derivative is not negative: no search is
-        possible (SciPy info -4).
+        ``table`` lends the engine's arrays (:class:`~lbfgsb_py._lend.Lent`, whose
+        slots include this search's ``t``, ``istate`` and ``dstate``): g at the
+        trial point, d, x, z and the bounds.  When a new trial is wanted, x is
+        already the new trial point (z itself when stp = 1, else t + stp d
+        clipped to the box [l, u]).  Returns None (instead of a bool) when the
+        first directional derivative is not negative: no search is possible
+        (SciPy info -4).
         """
         self.gd, self.stp, self.task, self.msg, self.case, self.projg = (
-            self._slope_and_search.call(
-                f, g, d, self.stp, self.stpmx, self.task, self.ifun == 0, self.istate,
-                self.dstate, x, self.t, z, l, u, nbd, nparts))
+            self._slope_and_search.call(f, table, self.stp, self.stpmx, self.task,
+                                        self.ifun == 0, nparts))
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:

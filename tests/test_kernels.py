@@ -309,3 +309,66 @@ def test_cauchy_p_is_scipys_running_sum_over_moving_variables():
             ey += mem.wy[q, i] * -g[i]
             es += mem.ws[q, i] * -g[i]
         assert (p[j], p[mem.col + j]) == (ey, es)
+
+
+def engine_copy(engine):
+    """A stand-in owner with copies of every array an engine lends (same attribute paths)."""
+    from types import SimpleNamespace
+
+    from lbfgsb_py import _lend
+    owner = SimpleNamespace(memory=SimpleNamespace(), ls=SimpleNamespace())
+    for path in _lend.SLOTS:
+        *parents, name = path.split(".")
+        target = getattr(owner, parents[0]) if parents else owner
+        source = getattr(engine, parents[0]) if parents else engine
+        setattr(target, name, getattr(source, name).copy())
+    return owner
+
+
+def test_lent_kernels_are_the_kernels_on_the_same_arrays():
+    """search_direction, the line search's step and add_step, called on arrays lent by
+    address, give the same results and leave the same bits in every array."""
+    from lbfgsb_py import _lend, direction, line_search
+    from lbfgsb_py.driver import Engine
+
+    n = 40
+    engine = Engine(np.zeros(n), np.full(n, -1.0), np.full(n, 0.5), maxcor=4)
+    x = engine.pending
+    c = np.linspace(-2.0, 2.0, n)
+    while engine.nit < 6:
+        x = engine.tell(float(np.sum((x - c) ** 2 * np.arange(1, n + 1))),
+                        2 * (x - c) * np.arange(1, n + 1))
+    mem = engine.memory
+    lent, plain = engine_copy(engine), engine_copy(engine)
+    table = _lend.Lent(lent).table
+    scalars = (engine.nfree, engine.iter, engine.cnstnd, engine.sbgnrm)
+    memory = (mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat)
+    got = direction.search_direction_lent(table, np.zeros(n), *scalars, *memory, 0, 1)
+    p, q = plain, plain.memory
+    want = direction.search_direction(
+        p.x, p.l, p.u, p.nbd, p.g, p.iwhere, p.index, p.indx2, *scalars, q.ws, q.wy, q.sy,
+        q.wt, *memory, p.wn, p.wn1, p.z, p.d, np.zeros(n), p.t_break, p.iorder, p.p, p.c,
+        p.wbp, p.v, p.segments, p.r, p.xp, 0, p.ls.t, p.ls.r, 1)
+    assert got == want
+    got = line_search._slope_and_search_lent(1.5, table, 0.5, 1.0, 0, True, 1)
+    want = line_search._slope_and_search(1.5, p.g, p.d, 0.5, 1.0, 0, True, p.ls.istate,
+                                         p.ls.dstate, p.x, p.ls.t, p.z, p.l, p.u, p.nbd, 1)
+    assert got == want
+    step = (0.5, -0.5, -1.0, 1.0, 0, 1, mem.col, mem.head, mem.theta, 1)
+    got = lbfgs_matrices.add_lent_step_kernel(table, *step)
+    want = lbfgs_matrices.add_step_kernel(q.ws, q.wy, q.sy, q.ss, q.wt, p.d, p.ls.r, p.g,
+                                          *step[:-1], 1)
+    assert got == want
+    for path in _lend.SLOTS:
+        np.testing.assert_array_equal(_lend._attribute(lent, path),
+                                      _lend._attribute(plain, path), err_msg=path)
+
+
+def test_lent_refuses_an_array_it_cannot_lend():
+    from lbfgsb_py import _lend
+    from lbfgsb_py.driver import Engine
+
+    engine = engine_copy(Engine(np.zeros(5), np.full(5, -1.0), np.full(5, 1.0)))
+    engine.g = np.zeros((5, 2))[:, 0]                       # not contiguous
+    with pytest.raises(ValueError, match="^g must be a writeable C-contiguous"):
+        _lend.Lent(engine)

@@ -1,0 +1,107 @@
+"""The engine's arrays lent to a kernel by address, without reference counts.
+
+Numba gives every array it receives from Python a reference count, and each
+compiled function the array is passed on to raises and lowers that count with
+atomic instructions.  A call of :func:`~lbfgsb_py.direction.search_direction`
+passes its 28 arrays down through some forty functions: at n = 10 the counting
+took about 45% of the call (measured with ``perf``).  An array rebuilt inside a
+kernel from its address (``numba.carray``) has no count, so nothing it reaches
+pays for one.
+
+:class:`Lent` lists the engine's arrays once, in the order of the slot numbers
+below, as a table of addresses and shapes; an entry kernel such as
+:func:`~lbfgsb_py.direction.search_direction_lent` rebuilds the arrays from it
+(``floats1(table, X)``) and calls the kernel proper.  The :class:`Lent` object
+holds the arrays, so they live as long as the table; the engine writes into them
+in place and never rebinds one (a new array would not be seen: build a new
+:class:`Lent`).  With ``NUMBA_DISABLE_JIT=1`` the same code runs in Python, the
+addresses read through :mod:`ctypes`.
+"""
+import ctypes
+
+import numba
+import numpy as np
+from numba import types
+from numba.core.extending import intrinsic
+
+from ._jit import jit
+
+#: Engine attributes lent to the kernels, in slot order (``memory.ws``: ``engine.memory.ws``).
+SLOTS = ("x", "l", "u", "nbd", "g", "iwhere", "index", "indx2", "z", "d", "r", "xp",
+         "t_break", "iorder", "p", "c", "wbp", "v", "wn", "wn1", "segments", "memory.ws",
+         "memory.wy", "memory.sy", "memory.ss", "memory.wt", "ls.t", "ls.r", "ls.istate", "ls.dstate")
+(X, L, U, NBD, G, IWHERE, INDEX, INDX2, Z, D, R, XP, T_BREAK, IORDER, P, C, WBP, V, WN, WN1,
+ SEGMENTS, WS, WY, SY, SS, WT, LS_T, LS_R, LS_ISTATE, LS_DSTATE) = range(len(SLOTS))
+
+DTYPES = (np.float64, np.int64, np.uint64)
+
+
+class Lent:
+    """The arrays of ``SLOTS`` taken from ``owner``, and their table (``table``):
+    one row per slot, (address, shape[0], shape[1], shape[2])."""
+
+    def __init__(self, owner):
+        self.arrays = tuple(_attribute(owner, path) for path in SLOTS)
+        self.table = np.zeros((len(SLOTS), 4), np.int64)
+        for k, (path, a) in enumerate(zip(SLOTS, self.arrays)):
+            if not (a.flags.c_contiguous and a.flags.writeable and a.dtype in DTYPES):
+                raise ValueError(f"{path} must be a writeable C-contiguous float64, int64 "
+                                 f"or uint64 array to be lent to the kernels")
+            self.table[k, 0] = a.ctypes.data
+            self.table[k, 1:1 + a.ndim] = a.shape
+
+
+def _attribute(owner, path):
+    for name in path.split("."):
+        owner = getattr(owner, name)
+    return owner
+
+
+def _pointer_to(numba_type, c_type):
+    """``addr -> pointer`` as a Numba intrinsic, or through ctypes in plain Python."""
+    if numba.config.DISABLE_JIT:
+        return lambda addr: ctypes.cast(int(addr), ctypes.POINTER(c_type))
+
+    @intrinsic
+    def pointer(typingctx, addr):
+        ptr_type = types.CPointer(numba_type)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(ptr_type))
+        return ptr_type(types.int64), codegen
+    return pointer
+
+
+_float_pointer = _pointer_to(types.float64, ctypes.c_double)
+_int_pointer = _pointer_to(types.int64, ctypes.c_int64)
+_uint_pointer = _pointer_to(types.uint64, ctypes.c_uint64)
+
+
+@jit
+def floats1(table, k):
+    """Slot k as a float64 vector."""
+    return numba.carray(_float_pointer(table[k, 0]), (table[k, 1],))
+
+
+@jit
+def floats2(table, k):
+    """Slot k as a float64 matrix."""
+    return numba.carray(_float_pointer(table[k, 0]), (table[k, 1], table[k, 2]))
+
+
+@jit
+def floats3(table, k):
+    """Slot k as a three-dimensional float64 array."""
+    return numba.carray(_float_pointer(table[k, 0]), (table[k, 1], table[k, 2], table[k, 3]))
+
+
+@jit
+def ints1(table, k):
+    """Slot k as an int64 vector."""
+    return numba.carray(_int_pointer(table[k, 0]), (table[k, 1],))
+
+
+@jit
+def uints1(table, k):
+    """Slot k as a uint64 vector."""
+    return numba.carray(_uint_pointer(table[k, 0]), (table[k, 1],))
