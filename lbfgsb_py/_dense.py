@@ -21,8 +21,7 @@ def cholesky_upper(a, o, k):
     increasing p.
     """
     for j in range(k):
-        for q in range(o + j, o + k, 8):
-            _subtract_products8(a, o, j, q, o + k)
+        _subtract_products(a, o, j, o + j, o + k)
         s = a[o + j, o + j]
         if not s > 0.0:
             return j + 1
@@ -82,39 +81,26 @@ def solve_upper_transposed_block(a, o, k, c, nc):
         if a[o + j, o + j] == 0.0:
             return j + 1
     for j in range(k):
-        for q in range(c, c + nc, 8):
-            _subtract_products8(a, o, j, q, c + nc)
+        _subtract_products(a, o, j, c, c + nc)
         for q in range(c, c + nc):
             a[o + j, q] /= a[o + j, o + j]
     return 0
 
 
 @jit
-def _subtract_products8(a, o, j, q, qend):
-    """a[o+j, q'] -= a[o+p, o+j] a[o+p, q'] for p = 0 .. j-1 in turn, q' = q .. q+7.
+def _subtract_products(a, o, j, q, qend):
+    """a[o+j, q'] -= a[o+p, o+j] a[o+p, q'] for p = 0 .. j-1 in turn, q <= q' < qend.
 
-    (Columns at or past ``qend`` are left alone.)  Eight independent running
-    differences, held in registers, keep the processor's adders busy; each is
-    the same sequence of operations as a one-column loop.
+    Written as one row update per p (out -= a[o+p, o+j] * row p), the inner loop
+    over the columns runs as vector instructions; every entry still gets its
+    terms subtracted one by one in increasing p, as in a one-column loop.
     """
-    last = qend - 1
-    q1, q2, q3 = min(q + 1, last), min(q + 2, last), min(q + 3, last)
-    q4, q5, q6, q7 = min(q + 4, last), min(q + 5, last), min(q + 6, last), min(q + 7, last)
-    t0, t1, t2, t3 = a[o + j, q], a[o + j, q1], a[o + j, q2], a[o + j, q3]
-    t4, t5, t6, t7 = a[o + j, q4], a[o + j, q5], a[o + j, q6], a[o + j, q7]
+    out = a[o + j, q:qend]
     for p in range(j):
-        r = a[o + p, o + j]
-        t0 -= r * a[o + p, q]
-        t1 -= r * a[o + p, q1]
-        t2 -= r * a[o + p, q2]
-        t3 -= r * a[o + p, q3]
-        t4 -= r * a[o + p, q4]
-        t5 -= r * a[o + p, q5]
-        t6 -= r * a[o + p, q6]
-        t7 -= r * a[o + p, q7]
-    # Clamped duplicates computed the same values, so the order of writing is free.
-    a[o + j, q7], a[o + j, q6], a[o + j, q5], a[o + j, q4] = t7, t6, t5, t4
-    a[o + j, q3], a[o + j, q2], a[o + j, q1], a[o + j, q] = t3, t2, t1, t0
+        rp = a[o + p, o + j]
+        row = a[o + p, q:qend]
+        for c in range(out.shape[0]):
+            out[c] -= rp * row[c]
 
 
 @jit

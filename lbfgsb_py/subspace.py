@@ -186,35 +186,31 @@ def factor_k(wn, wn1, sy, theta, col):
         return -1
     _dense.solve_upper_transposed_block(wn, 0, col, col, col)
     # (2,2) += (1,2)'(1,2)
+    sums = np.empty(col)
     for i in range(col, 2 * col):
-        for j in range(i, 2 * col, 4):
-            _add_column_products4(wn, col, i, j, 2 * col)
+        _add_column_products(wn, col, i, sums[:2 * col - i])
     if _dense.cholesky_upper(wn, col, col) != 0:
         return -2
     return 0
 
 
 @jit
-def _add_column_products4(wn, col, i, j, jend):
-    """wn[i, j'] += sum_{k<col} wn[k, i] wn[k, j'] (a running sum in increasing k,
-    then added) for j' = j .. j+3; columns at or past ``jend`` are left alone."""
-    j1 = min(j + 1, jend - 1)
-    j2 = min(j + 2, jend - 1)
-    j3 = min(j + 3, jend - 1)
-    s0 = s1 = s2 = s3 = 0.0
+def _add_column_products(wn, col, i, sums):
+    """wn[i, j] += sum_{k<col} wn[k, i] wn[k, j] for the len(sums) columns j from i on.
+
+    Each sum is a running sum in increasing k from 0, then added to wn[i, j];
+    ``sums`` holds them, updated a row of (1,2) at a time so that the loop over
+    the columns runs as vector instructions.
+    """
+    sums[:] = 0.0
     for k in range(col):
         w = wn[k, i]
-        s0 += w * wn[k, j]
-        s1 += w * wn[k, j1]
-        s2 += w * wn[k, j2]
-        s3 += w * wn[k, j3]
-    if j3 != j2:            # a clamped duplicate must not be added twice
-        wn[i, j3] += s3
-    if j2 != j1:
-        wn[i, j2] += s2
-    if j1 != j:
-        wn[i, j1] += s1
-    wn[i, j] += s0
+        row = wn[k, i:i + sums.shape[0]]
+        for c in range(sums.shape[0]):
+            sums[c] += w * row[c]
+    out = wn[i, i:i + sums.shape[0]]
+    for c in range(sums.shape[0]):
+        out[c] += sums[c]
 
 
 @jit
