@@ -51,7 +51,9 @@ class Engine:
     ``iword``, ``sbgnrm`` (projected-gradient norm), ``memory``
     (:class:`~lbfgsb_py.lbfgs_matrices.LBFGSMemory`) and ``ls``
     (:class:`~lbfgsb_py.line_search.LineSearch`).  ``nit`` and ``nfev`` are the
-    driver's counters (``result.nit``, ``result.nfev``).
+    driver's counters (``result.nit``, ``result.nfev``).  ``lent`` lends the
+    arrays to the kernels (:class:`~lbfgsb_py._lend.Lent`): they are written in
+    place, never rebound.
     """
 
     def __init__(self, x0, lower, upper, *, maxcor=10, ftol=2.220446049250313e-09,
