@@ -18,10 +18,11 @@ in place and never rebinds one (a new array would not be seen: build a new
 addresses read through :mod:`ctypes`.
 """
 import ctypes
+import operator
 
 import numba
 import numpy as np
-from numba import types
+from numba import literal_unroll, types
 from numba.core.extending import intrinsic
 
 from ._jit import jit
@@ -29,11 +30,11 @@ from ._jit import jit
 #: Engine attributes lent to the kernels, in slot order (``memory.ws``: ``engine.memory.ws``).
 SLOTS = ("x", "l", "u", "nbd", "g", "iwhere", "index", "indx2", "z", "d", "r", "xp",
          "t_break", "iorder", "p", "c", "wbp", "v", "wn", "wn1", "segments", "memory.ws",
-         "memory.wy", "memory.sy", "memory.ss", "memory.wt", "ls.t", "ls.r", "ls.istate", "ls.dstate")
+         "memory.wy", "memory.sy", "memory.ss", "memory.wt", "ls.t", "ls.r", "ls.istate",
+         "ls.dstate")
 (X, L, U, NBD, G, IWHERE, INDEX, INDX2, Z, D, R, XP, T_BREAK, IORDER, P, C, WBP, V, WN, WN1,
  SEGMENTS, WS, WY, SY, SS, WT, LS_T, LS_R, LS_ISTATE, LS_DSTATE) = range(len(SLOTS))
-
-DTYPES = (np.float64, np.int64, np.uint64)
+_take = operator.attrgetter(*SLOTS)
 
 
 class Lent:
@@ -41,20 +42,30 @@ class Lent:
     one row per slot, (address, shape[0], shape[1], shape[2])."""
 
     def __init__(self, owner):
-        self.arrays = tuple(_attribute(owner, path) for path in SLOTS)
+        self.arrays = _take(owner)
         self.table = np.zeros((len(SLOTS), 4), np.int64)
-        for k, (path, a) in enumerate(zip(SLOTS, self.arrays)):
-            if not (a.flags.c_contiguous and a.flags.writeable and a.dtype in DTYPES):
-                raise ValueError(f"{path} must be a writeable C-contiguous float64, int64 "
-                                 f"or uint64 array to be lent to the kernels")
-            self.table[k, 0] = a.ctypes.data
-            self.table[k, 1:1 + a.ndim] = a.shape
+        bad = [path for path, a in zip(SLOTS, self.arrays)
+               if a.dtype.kind not in "fiu" or a.dtype.itemsize != 8]
+        k = -1 if bad else _fill(self.table, self.arrays)
+        if bad or k >= 0:
+            raise ValueError(f"{(bad or [SLOTS[k]])[0]} must be a C-contiguous float64, "
+                             f"int64 or uint64 array to be lent to the kernels")
 
 
-def _attribute(owner, path):
-    for name in path.split("."):
-        owner = getattr(owner, name)
-    return owner
+@jit
+def _fill(table, arrays):
+    """Rows (address, shape...) of ``table`` for each array; the index of the first
+    array that is not C-contiguous, or -1.  (Compiled: in Python ``a.ctypes.data``
+    costs about 2 us an array, and an engine is built for every solve.)"""
+    k = 0
+    for a in literal_unroll(arrays):
+        if not a.flags.c_contiguous:
+            return k
+        table[k, 0] = a.ctypes.data
+        for dim in range(a.ndim):
+            table[k, 1 + dim] = a.shape[dim]
+        k += 1
+    return -1
 
 
 def _pointer_to(numba_type, c_type):
