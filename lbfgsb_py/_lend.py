@@ -51,6 +51,11 @@ class Lent:
             raise ValueError(f"{(bad or [SLOTS[k]])[0]} must be a C-contiguous float64, "
                              f"int64 or uint64 array to be lent to the kernels")
 
+    def __reduce__(self):
+        # A copy would carry the addresses of the original's arrays.
+        raise TypeError("a Lent table holds raw addresses and cannot be copied or pickled; "
+                        "build a new Lent from the copied owner")
+
 
 @jit
 def _fill(table, arrays):

@@ -6,6 +6,7 @@
 * the subspace step vs a dense reduced Newton solve;
 * the small dense factorizations vs NumPy's.
 """
+import copy
 import operator
 
 import numpy as np
@@ -384,4 +385,7 @@ def test_lent_refuses_an_array_it_cannot_lend():
     with pytest.raises(ValueError, match="^ls.istate must be a C-contiguous"):
         _lend.Lent(engine)
     engine.ls.istate = np.zeros(2, np.int64)
-    assert _lend.Lent(engine).table[_lend.LS_ISTATE, 1] == 2
+    lent = _lend.Lent(engine)
+    assert lent.table[_lend.LS_ISTATE, 1] == 2
+    with pytest.raises(TypeError, match="raw addresses"):
+        copy.deepcopy(lent)         # the copy's table would point at the original's arrays
