@@ -44,12 +44,14 @@ class Lent:
     def __init__(self, owner):
         self.arrays = _take(owner)
         self.table = np.zeros((len(SLOTS), 4), np.int64)
-        bad = [path for path, a in zip(SLOTS, self.arrays)
-               if a.dtype.kind not in "fiu" or a.dtype.itemsize != 8]
-        k = -1 if bad else _fill(self.table, self.arrays)
-        if bad or k >= 0:
-            raise ValueError(f"{(bad or [SLOTS[k]])[0]} must be a C-contiguous float64, "
-                             f"int64 or uint64 array to be lent to the kernels")
+        bad = next((path for path, a in zip(SLOTS, self.arrays)
+                    if a.dtype.kind not in "fiu" or a.dtype.itemsize != 8), None)
+        if bad is None:
+            k = _fill(self.table, self.arrays)
+            bad = SLOTS[k] if k >= 0 else None
+        if bad is not None:
+            raise ValueError(f"{bad} must be a C-contiguous float64, int64 or uint64 array "
+                             f"to be lent to the kernels")
 
     def __reduce__(self):
         # A copy would carry the addresses of the original's arrays.
