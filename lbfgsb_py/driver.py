@@ -233,7 +233,8 @@ class Engine:
             if stage != direction.FAILED_CAUCHY:
                 self._after_cauchy(cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk)
                 if stage == direction.OK:
-                    self._emit_subspace(alpha, dd_p)
+                    if self.tracer.on:
+                        self._emit_subspace(alpha, dd_p)
                     self.ls.begin(self.f, dnorm, stpmx, self.boxed, self.iter)
                     return
             self._reset_memory(STAGE_NAMES[stage], info)
@@ -279,8 +280,6 @@ class Engine:
                                 for j, (var, t_break, dt, f1, f2, dtm) in enumerate(rows, 1)])
 
     def _emit_subspace(self, alpha, dd_p):
-        if not self.tracer.on:
-            return
         if self.iword == subspace.SUB_NOT_RUN:
             self._emit(ev.SubspaceStep, n_free=self.nfree, alpha=1.0, dd_p=0.0,
                        outcome="skipped_no_free" if self.nfree == 0 else "skipped_no_memory")
@@ -390,14 +389,11 @@ class Engine:
         applied, dr, ddum, rr, info = mem.add_lent_step(self.lent.table, ls.stp, ls.gd,
                                                         ls.gdold, ls.dtd, self.nparts)
         self.nskip += not applied
-        self._emit_update(applied, dr, ddum, rr)
-        if info != 0:
-            self._reset_memory("formt", info)
-
-    def _emit_update(self, applied, dr, ddum, rr):
         if self.tracer.on:
             self._emit(ev.BFGSUpdate, applied=applied, sy=dr, threshold=EPSMCH * ddum, yy=rr,
                        theta=self.memory.theta, col=self.memory.col, n_skipped=self.nskip)
+        if info != 0:
+            self._reset_memory("formt", info)
 
     # ------------------------------------------------------------------ the end
     def _finish(self, task, msg):

@@ -127,6 +127,13 @@ def test_tracing_off_builds_no_event(monkeypatch):
     assert res.success and len(res.trace) == 0
 
 
+def test_tracing_off_leaves_the_solver_a_few_tests_of_tracer_on_per_iteration():
+    from validation.bench import tracing_off_cost
+    # (the benchmark times the tests; here only their count is checked)
+    tests = tracing_off_cost(maxcor=5, maxiter=15)[0]
+    assert 1 <= tests <= 12                 # one per place an event could be recorded
+
+
 @pytest.mark.parametrize("level", ["iteration", "full"])
 def test_in_memory_trace_builds_on_read_the_events_a_sink_gets_at_once(level):
     def run(tracer):

@@ -6,7 +6,8 @@ number of times.  The objective's own time is measured inside it and subtracted:
 what remains is the solver's cost.  For each size n, bound setting and maxcor it
 prints the median per-iteration time of each, the median of the pairwise ratios
 ours/SciPy, and the peak memory (tracemalloc) of one solve.  It also measures the
-cost of tracing, a memory-bandwidth bound (one NumPy pass over 2*maxcor*n doubles,
+cost of tracing (and of tracing off: how often the solver asks the tracer whether it
+is on, times what one such test costs), a memory-bandwidth bound (one NumPy pass over 2*maxcor*n doubles,
 the least any iteration must read), first-call latency in a fresh process with a
 warm and a cold Numba cache, and fits log-log slopes of time vs n and maxcor.
 Results go to ``validation/BENCH.md``.
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import tracemalloc
 import warnings
 from pathlib import Path
@@ -29,6 +31,7 @@ import scipy
 from scipy.optimize import minimize as scipy_minimize
 
 import lbfgsb_py
+from lbfgsb_py.trace import Tracer
 
 
 class Problem:
@@ -123,6 +126,45 @@ def tracing_cost(n, maxcor, rounds, maxiter):
     return {level: statistics.median(t) for level, t in times.items()}
 
 
+class _CountingTracer(Tracer):
+    """A tracer at level "off" that counts how often the solver reads ``on`` or ``full``."""
+
+    reads = 0
+
+    @property
+    def on(self):
+        _CountingTracer.reads += 1
+        return False
+
+    @on.setter
+    def on(self, value):
+        pass
+
+    full = on
+
+
+def tracing_off_cost(maxcor, maxiter, n=10):
+    """What tracing off costs per iteration on the smallest problem, where it weighs most.
+
+    With tracing off, all the solver does for tracing is test ``self.tracer.on``
+    (or ``.full``) before each event; this counts the tests per iteration and
+    times one.  Returns (tests per iteration, seconds per test, solver seconds
+    per iteration with tracing off).
+    """
+    prob = Problem(n, True)
+    _CountingTracer.reads = 0
+    res = lbfgsb_py.minimize(prob, np.zeros(n), jac=True, bounds=list(zip(*prob.bounds)),
+                             maxcor=maxcor, maxiter=maxiter, gtol=0, ftol=0,
+                             trace=_CountingTracer(level="off", memory=False))
+    tests = _CountingTracer.reads / res.nit
+    holder = type("Engine", (), {})()
+    holder.tracer = Tracer(level="off", memory=False)
+    per_test = min(timeit.repeat("if e.tracer.on: pass", globals={"e": holder}, number=100000,
+                                 repeat=7)) / 100000
+    per_it = statistics.median(solve("ours", prob, maxcor, maxiter)[0] for _ in range(31))
+    return tests, per_test, per_it
+
+
 LATENCY_CODE = ("import time; t=time.perf_counter(); import numpy as np, lbfgsb_py; "
                 "lbfgsb_py.minimize(lambda x: (x @ x, 2 * x), np.ones(3), jac=True, "
                 "bounds=[(-1, 2)] * 3); print(time.perf_counter() - t)")
@@ -164,6 +206,7 @@ def main(argv=None):
                 print(_row_text(row), file=sys.stderr, flush=True)
     tracing = {n: tracing_cost(n, 10, 11 if n < 1000000 else 5, args.maxiter)
                for n in sizes if n >= 1000}
+    tracing["off"] = tracing_off_cost(10, args.maxiter)
     latency = {"warm": first_call_latency(False), "cold": first_call_latency(True)}
     Path(args.out).write_text(_report(rows, tracing, latency, args, pairs))
     print(f"wrote {args.out}", file=sys.stderr)
@@ -197,10 +240,15 @@ def _report(rows, tracing, latency, args, pairs):
     lines += ["", "## Growth (log-log slopes of ours ms/it)", ""] + _slopes(rows)
     lines += ["", "## Cost of tracing (bounded, maxcor 10, ms/it)", "",
               "| n | off | iteration | full | iteration/off | full/off |", "|---|---|---|---|---|---|"]
+    off_tests, per_test, per_it = tracing.pop("off")
     for n, t in tracing.items():
         lines.append(f"| {n} | {t['off'] * 1e3:.3f} | {t['iteration'] * 1e3:.3f} | "
                      f"{t['full'] * 1e3:.3f} | {t['iteration'] / t['off']:.2f} | "
                      f"{t['full'] / t['off']:.2f} |")
+    lines += ["", f"Tracing off: the solver tests `tracer.on` {off_tests:.1f} times per iteration, "
+              f"{per_test * 1e9:.0f} ns each: {off_tests * per_test * 1e6:.2f} us per iteration, "
+              f"{100 * off_tests * per_test / per_it:.1f}% of the smallest problem's "
+              f"{per_it * 1e3:.3f} ms/it (n = 10, bounded, maxcor 10)."]
     lines += ["", "## First-call latency (fresh process: import + first small solve)", "",
               f"- warm Numba cache: {latency['warm']:.2f} s",
               f"- cold Numba cache (empty NUMBA_CACHE_DIR): {latency['cold']:.2f} s", ""]
