@@ -31,16 +31,16 @@ def _negative_loops(a, out):
         out[i] = -a[i]
 
 
-def _scale_loops(a, s):
-    for i in prange(a.shape[0]):
-        a[i] *= s
+def _scaled_loops(a, s, out):
+    for i in prange(out.shape[0]):
+        out[i] = s * a[i]
 
 
 _copy, _copy_parallel = twins(_copy_loops)
 _difference, _difference_parallel = twins(_difference_loops)
 _sum, _sum_parallel = twins(_sum_loops)
 _negative, _negative_parallel = twins(_negative_loops)
-_scale, _scale_parallel = twins(_scale_loops)
+_scaled, _scaled_parallel = twins(_scaled_loops)
 
 
 @jit
@@ -80,9 +80,9 @@ def negative(a, out, nparts):
 
 
 @jit
-def scale(a, s, nparts):
-    """a := s a."""
+def scaled(a, s, out, nparts):
+    """out := s a."""
     if nparts == 1:
-        _scale(a, s)
+        _scaled(a, s, out)
     else:
-        _scale_parallel(a, s)
+        _scaled_parallel(a, s, out)

@@ -75,8 +75,8 @@ class LBFGSMemory:
 
         On entry ``d`` is the search direction, ``r`` the previous gradient, ``g``
         the new one, ``stp`` the accepted step, ``gd``/``gdold`` = g'd at the new
-        and the old point, ``dtd`` = d'd.  On exit d holds s = stp d and r holds
-        y = g - r.  Returns ``(applied, sy, threshold, yy, info)`` as
+        and the old point, ``dtd`` = d'd.  A kept pair is formed in the ring's
+        rows; a skipped pair's y is left in r.  Returns ``(applied, sy, threshold, yy, info)`` as
         :func:`add_step_kernel`.
         """
         return self._stored(self._add_step_kernel.call(
@@ -202,22 +202,33 @@ def _add_two_pair_sums(ws, wy, slots, j, jend, v, index, lo, hi, v_at_variable, 
 
 
 @jit
-def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd, nparts):
-    """Store s = d and y = r in the ring and add the new row of S'Y and column of S'S.
+def ring_position(itail, iupdat, col, head, m):
+    """``(itail, col, head)`` once the ``iupdat``-th pair since the last reset is stored.
 
-    Returns ``(itail, col, head)``.  ``nparts`` > 1 shares the inner products
-    among that many threads.  When the ring is full (``iupdat > m``) the
-    oldest pair is dropped and both triangles shift up-left by one.
+    Until the ring is full the pair takes the next free row; after that it takes
+    the oldest pair's row, and that pair is dropped (``matupd``, SciPy C:2049-2060).
+    """
+    if iupdat <= m:
+        return (head + iupdat - 1) % m, iupdat, head
+    return (itail + 1) % m, col, (head + 1) % m
+
+
+@jit
+def matupd(ws, wy, sy, ss, d, itail, iupdat, col, head, dr, stp, dtd, nparts):
+    """Store s = stp d in the ring (y is already in its row) and add the new row of
+    S'Y and column of S'S.
+
+    ``(itail, col, head)`` are the new pair's, from :func:`ring_position`.
+    ``nparts`` > 1 shares the inner products among that many threads.  When the
+    ring was full (``iupdat > m``) both triangles shift up-left by one, dropping
+    the oldest pair.
     """
     m = ws.shape[0]
-    if iupdat <= m:
-        col = iupdat
-        itail = (head + iupdat - 1) % m
+    s = ws[itail]
+    if stp == 1.0:
+        _vector.copy(s, d, nparts)
     else:
-        itail = (itail + 1) % m
-        head = (head + 1) % m
-    _vector.copy(ws[itail], d, nparts)
-    _vector.copy(wy[itail], r, nparts)
+        _vector.scaled(d, stp, s, nparts)
     if iupdat > m:
         for j in range(1, col):
             for i in range(1, j + 1):
@@ -228,15 +239,14 @@ def matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd, nparts)
     ss_col = np.empty(col)
     slots = ring_slots(head, col - 1, m)
     if nparts == 1:
-        _new_pair_products(ws, wy, slots, d, sy_row, ss_col)
+        _new_pair_products(ws, wy, slots, s, sy_row, ss_col)
     else:
-        _new_pair_products_parallel(ws, wy, slots, d, sy_row, ss_col)
+        _new_pair_products_parallel(ws, wy, slots, s, sy_row, ss_col)
     for j in range(col - 1):
         sy[col - 1, j] = sy_row[j]
         ss[j, col - 1] = ss_col[j]
     ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
     sy[col - 1, col - 1] = dr
-    return itail, col, head
 
 
 def _new_pair_products_loops(ws, wy, slots, s, sy_row, ss_col):
@@ -262,26 +272,29 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
 
     [BLNZ95 §6]; SciPy C:1013-1062 (the test) and ``matupd`` / ``formt``.
     s'y = stp (g'd - g_old'd) and y'y = ||y||^2 are formed as SciPy forms them;
-    theta = y'y / s'y.  ``iupdat`` counts this pair.  Returns ``(applied, s'y,
-    -s'g_old, y'y, itail, col, head, theta, info)`` with the ``formt`` info
-    (0, or -3 when T is not positive definite).
+    theta = y'y / s'y.  ``iupdat`` counts this pair.  A kept pair is formed in
+    its ring rows (d and r are left as they were); a skipped pair's y is left
+    in r.  Returns ``(applied, s'y, -s'g_old, y'y, itail, col, head, theta,
+    info)`` with the ``formt`` info (0, or -3 when T is not positive definite).
     """
-    _vector.difference(g, r, r, nparts)
-    ynorm = norm2(r, nparts)
-    rr = ynorm * ynorm      # SciPy: pow(dnrm2, 2.0); its binary calls no pow, so x*x
     if stp == 1.0:
         dr = gd - gdold
         ddum = -gdold
     else:
         dr = (gd - gdold) * stp
-        _vector.scale(d, stp, nparts)
         ddum = -gdold * stp
-    if dr <= EPSMCH * ddum:
+    applied = not dr <= EPSMCH * ddum           # (a NaN s'y is kept, as in SciPy)
+    new_itail, new_col, new_head = ring_position(itail, iupdat, col, head, ws.shape[0])
+    y = wy[new_itail] if applied else r
+    _vector.difference(g, r, y, nparts)
+    ynorm = norm2(y, nparts)
+    rr = ynorm * ynorm      # SciPy: pow(dnrm2, 2.0); its binary calls no pow, so x*x
+    if not applied:
         return False, dr, ddum, rr, itail, col, head, theta, 0
-    itail, col, head = matupd(ws, wy, sy, ss, d, r, itail, iupdat, col, head, dr, stp, dtd,
-                              nparts)
+    matupd(ws, wy, sy, ss, d, new_itail, iupdat, new_col, new_head, dr, stp, dtd, nparts)
     theta = rr / dr
-    return True, dr, ddum, rr, itail, col, head, theta, formt(wt, sy, ss, col, theta)
+    return (True, dr, ddum, rr, new_itail, new_col, new_head, theta,
+            formt(wt, sy, ss, new_col, theta))
 
 
 @jit
