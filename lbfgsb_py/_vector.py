@@ -36,11 +36,17 @@ def _scaled_loops(a, s, out):
         out[i] = s * a[i]
 
 
+def _axpy_loops(s, a, b, out):
+    for i in prange(out.shape[0]):
+        out[i] = s * a[i] + b[i]
+
+
 _copy, _copy_parallel = twins(_copy_loops)
 _difference, _difference_parallel = twins(_difference_loops)
 _sum, _sum_parallel = twins(_sum_loops)
 _negative, _negative_parallel = twins(_negative_loops)
 _scaled, _scaled_parallel = twins(_scaled_loops)
+_axpy, _axpy_parallel = twins(_axpy_loops)
 
 
 @jit
@@ -86,3 +92,12 @@ def scaled(a, s, out, nparts):
         _scaled(a, s, out)
     else:
         _scaled_parallel(a, s, out)
+
+
+@jit
+def axpy(s, a, b, out, nparts):
+    """out := s a + b."""
+    if nparts == 1:
+        _axpy(s, a, b, out)
+    else:
+        _axpy_parallel(s, a, b, out)

@@ -203,7 +203,7 @@ class Engine:
         self.g[:] = g
         self.nfgv = 1
         self.sbgnrm = self._projgr.call(
-            self.x, self.g, self.l, self.u, self.nbd, self.nparts)
+            self.x, self.g, self.l, self.u, self.nbd, self.nparts, self.cnstnd)
         if tr.on:
             self._emit_initial_point()
         return self._test_projg()
@@ -308,7 +308,7 @@ class Engine:
             self.g[:] = g
         while True:
             stp_tried, trial = ls.stp, ls.ifun
-            more = ls.test(self.f, self.lent.table, self.nparts)
+            more = ls.test(self.f, self.lent.table, self.cnstnd, self.nparts)
             if tr.on:
                 self._emit_trial(stp_tried, trial)
             if more is None:

@@ -64,13 +64,16 @@ def initial_step(iteration, boxed, dnorm, stpmx):
 
 
 @jit
-def trial_point(x, t, d, z, stp, l, u, nbd, nparts=1):
+def trial_point(x, t, d, z, stp, l, u, nbd, cnstnd, nparts=1):
     """x := t + stp d, clipped to the box (x := z exactly when stp == 1).
 
-    The clip is SciPy's guard against rounding past a bound (gh-10942).
+    The clip is SciPy's guard against rounding past a bound (gh-10942); with no
+    bounds at all (``cnstnd`` false) there is nothing to clip.
     """
     if stp == 1.0:
         _vector.copy(x, z, nparts)
+    elif not cnstnd:
+        _vector.axpy(stp, d, t, x, nparts)
     elif nparts == 1:
         _clipped_step(x, t, d, stp, l, u, nbd)
     else:
@@ -239,7 +242,7 @@ def start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
 
 @jit
 def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z, l, u, nbd,
-                      nparts):
+                      cnstnd, nparts):
     """phi'(stp) = g'd, then one dcsrch call (skipped when the first slope is >= 0);
     when dcsrch asks for another trial, x := its point (:func:`trial_point`).
 
@@ -254,19 +257,20 @@ def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z,
     stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
                                                task, istate, dstate)
     if task != more_thuente.CONVERGENCE and task != more_thuente.WARNING:
-        trial_point(x, t, d, z, stp, l, u, nbd, nparts)
+        trial_point(x, t, d, z, stp, l, u, nbd, cnstnd, nparts)
         return gd, stp, task, msg, case, 0.0
-    return gd, stp, task, msg, case, bounds.projected_gradient_norm(x, g, l, u, nbd, nparts)
+    return (gd, stp, task, msg, case,
+            bounds.projected_gradient_norm(x, g, l, u, nbd, nparts, cnstnd))
 
 
 @jit
-def _slope_and_search_lent(f, table, stp, stpmx, task, first, nparts):
+def _slope_and_search_lent(f, table, stp, stpmx, task, first, cnstnd, nparts):
     """:func:`_slope_and_search` on the engine's arrays, lent by address (:mod:`._lend`)."""
     t = table
     return _slope_and_search(f, floats1(t, G), floats1(t, D), stp, stpmx, task, first,
                              ints1(t, LS_ISTATE), floats1(t, LS_DSTATE), floats1(t, X),
                              floats1(t, LS_T), floats1(t, Z), floats1(t, L), floats1(t, U),
-                             ints1(t, NBD), nparts)
+                             ints1(t, NBD), cnstnd, nparts)
 
 
 class LineSearch:
@@ -308,20 +312,20 @@ class LineSearch:
         self.ifun = self.iback = 0
         self.task, self.msg, self.case = more_thuente.START, 0, 0
 
-    def test(self, f, table, nparts=1):
+    def test(self, f, table, cnstnd, nparts=1):
         """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
 
         ``table`` lends the engine's arrays (:class:`~lbfgsb_py._lend.Lent`, whose
         slots include this search's ``t``, ``istate`` and ``dstate``): g at the
         trial point, d, x, z and the bounds.  When a new trial is wanted, x is
         already the new trial point (z itself when stp = 1, else t + stp d
-        clipped to the box [l, u]).  Returns None (instead of a bool) when the
+        clipped to the box [l, u]; ``cnstnd``: some variable has a bound).  Returns None (instead of a bool) when the
         first directional derivative is not negative: no search is possible
         (SciPy info -4).
         """
         self.gd, self.stp, self.task, self.msg, self.case, self.projg = (
             self._slope_and_search.call(f, table, self.stp, self.stpmx, self.task,
-                                        self.ifun == 0, nparts))
+                                        self.ifun == 0, cnstnd, nparts))
         if self.ifun == 0:
             self.gdold = self.gd
             if self.gd >= 0.0:

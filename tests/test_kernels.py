@@ -12,7 +12,8 @@ import operator
 import numpy as np
 import pytest
 
-from lbfgsb_py import _dense, _jit, active_set, bounds, cauchy, lbfgs_matrices, subspace
+from lbfgsb_py import (_dense, _jit, active_set, bounds, cauchy, lbfgs_matrices, line_search,
+                       subspace)
 
 
 def memory_from_pairs(n, m, npairs, seed):
@@ -154,7 +155,6 @@ def test_norm2_is_blas_dnrm2_and_dot_groups_like_ddot():
     overflow and underflow; dot agrees with BLAS ddot to rounding."""
     from scipy.linalg.blas import ddot, dnrm2
 
-    from lbfgsb_py import _dense, line_search
     rng = np.random.default_rng(3)
     same = 0
     for _ in range(500):
@@ -240,6 +240,25 @@ def test_projected_gradient_norm_matches_scipys_loop(seed):
     expected = projgr_reference(x, g, l, u, nbd)
     got = bounds.projected_gradient_norm(x, g, l, u, nbd)
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
+    # Without bounds only g is read: its max |g_i| is the same value, NaN included.
+    free = np.zeros(n, np.int64)
+    expected = projgr_reference(x, g, l, u, free)
+    got = bounds.projected_gradient_norm(x, g, np.full(n, np.nan), np.full(n, np.nan), free, 1,
+                                         False)
+    assert (np.isnan(got) and np.isnan(expected)) or got == expected
+
+
+def test_trial_point_without_bounds_is_the_unclipped_step_to_the_bit():
+    rng = np.random.default_rng(3)
+    n = 1000
+    t, d, z = rng.standard_normal((3, n))
+    inf = np.full(n, np.inf)
+    for stp in (0.37, 1.0, 3.0):
+        clipped, free = np.empty(n), np.empty(n)
+        line_search.trial_point(clipped, t, d, z, stp, -inf, inf, np.zeros(n, np.int64), True)
+        line_search.trial_point(free, t, d, z, stp, -inf, inf, np.zeros(n, np.int64), False)
+        np.testing.assert_array_equal(free, clipped)
+        np.testing.assert_array_equal(free, z if stp == 1.0 else stp * d + t)
 
 
 def test_engine_accepts_an_integer_f_then_floats():
@@ -336,7 +355,7 @@ def engine_copy(engine):
 def test_lent_kernels_are_the_kernels_on_the_same_arrays():
     """search_direction, the line search's step and add_step, called on arrays lent by
     address, give the same results and leave the same bits in every array."""
-    from lbfgsb_py import _lend, direction, line_search
+    from lbfgsb_py import _lend, direction
     from lbfgsb_py.driver import Engine
 
     n = 40
@@ -358,9 +377,10 @@ def test_lent_kernels_are_the_kernels_on_the_same_arrays():
         q.wt, *memory, p.wn, p.wn1, p.z, p.d, np.zeros(n), p.t_break, p.iorder, p.p, p.c,
         p.wbp, p.v, p.segments, p.r, p.xp, 0, p.ls.t, p.ls.r, 1)
     assert got == want
-    got = line_search._slope_and_search_lent(1.5, table, 0.5, 1.0, 0, True, 1)
+    got = line_search._slope_and_search_lent(1.5, table, 0.5, 1.0, 0, True, engine.cnstnd, 1)
     want = line_search._slope_and_search(1.5, p.g, p.d, 0.5, 1.0, 0, True, p.ls.istate,
-                                         p.ls.dstate, p.x, p.ls.t, p.z, p.l, p.u, p.nbd, 1)
+                                         p.ls.dstate, p.x, p.ls.t, p.z, p.l, p.u, p.nbd,
+                                         engine.cnstnd, 1)
     assert got == want
     step = (0.5, -0.5, -1.0, 1.0, 0, 1, mem.col, mem.head, mem.theta, 1)
     got = lbfgs_matrices.add_lent_step_kernel(table, *step)
