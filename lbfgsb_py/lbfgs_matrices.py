@@ -76,8 +76,8 @@ class LBFGSMemory:
         On entry ``d`` is the search direction, ``r`` the previous gradient, ``g``
         the new one, ``stp`` the accepted step, ``gd``/``gdold`` = g'd at the new
         and the old point, ``dtd`` = d'd.  A kept pair is formed in the ring's
-        rows; a skipped pair's y is left in r.  Returns ``(applied, sy, threshold, yy, info)`` as
-        :func:`add_step_kernel`.
+        rows; a skipped pair's y is left in r.  Returns ``(applied, sy, threshold,
+        yy, info)`` as :func:`add_step_kernel`.
         """
         return self._stored(self._add_step_kernel.call(
             self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd, gdold, dtd,
@@ -206,7 +206,7 @@ def ring_position(itail, iupdat, col, head, m):
     """``(itail, col, head)`` once the ``iupdat``-th pair since the last reset is stored.
 
     Until the ring is full the pair takes the next free row; after that it takes
-    the oldest pair's row, and that pair is dropped (``matupd``, SciPy C:2049-2060).
+    the oldest pair's row, and that pair is dropped (``matupd``, SciPy C:2685-2760).
     """
     if iupdat <= m:
         return (head + iupdat - 1) % m, iupdat, head
