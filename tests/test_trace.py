@@ -130,7 +130,7 @@ def test_tracing_off_builds_no_event(monkeypatch):
 def test_tracing_off_leaves_the_solver_a_few_tests_of_tracer_on_per_iteration():
     from validation.bench import tracing_off_cost
     # (the benchmark times the tests; here only their count is checked)
-    tests = tracing_off_cost(maxcor=5, maxiter=15)[0]
+    tests = tracing_off_cost(maxcor=5, maxiter=15)["tests"]
     assert 1 <= tests <= 12                 # one per place an event could be recorded
 
 

@@ -7,8 +7,8 @@ what remains is the solver's cost.  For each size n, bound setting and maxcor it
 prints the median per-iteration time of each, the median of the pairwise ratios
 ours/SciPy, and the peak memory (tracemalloc) of one solve.  It also measures the
 cost of tracing (and of tracing off: how often the solver asks the tracer whether it
-is on, times what one such test costs), a memory-bandwidth bound (one NumPy pass over 2*maxcor*n doubles,
-the least any iteration must read), first-call latency in a fresh process with a
+is on, times what one such test costs), a memory-bandwidth bound (one NumPy pass
+over 2*maxcor*n doubles, the least any iteration must read), first-call latency in a fresh process with a
 warm and a cold Numba cache, and fits log-log slopes of time vs n and maxcor.
 Results go to ``validation/BENCH.md``.
 """
@@ -25,6 +25,7 @@ import timeit
 import tracemalloc
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import scipy
@@ -148,21 +149,20 @@ def tracing_off_cost(maxcor, maxiter, n=10):
 
     With tracing off, all the solver does for tracing is test ``self.tracer.on``
     (or ``.full``) before each event; this counts the tests per iteration and
-    times one.  Returns (tests per iteration, seconds per test, solver seconds
-    per iteration with tracing off).
+    times one.  Returns a dict: ``tests`` per iteration, seconds ``per_test``,
+    solver seconds ``per_it`` with tracing off, and the problem's ``n``, ``maxcor``.
     """
     prob = Problem(n, True)
     _CountingTracer.reads = 0
     res = lbfgsb_py.minimize(prob, np.zeros(n), jac=True, bounds=list(zip(*prob.bounds)),
                              maxcor=maxcor, maxiter=maxiter, gtol=0, ftol=0,
                              trace=_CountingTracer(level="off", memory=False))
-    tests = _CountingTracer.reads / res.nit
-    holder = type("Engine", (), {})()
-    holder.tracer = Tracer(level="off", memory=False)
-    per_test = min(timeit.repeat("if e.tracer.on: pass", globals={"e": holder}, number=100000,
+    engine = SimpleNamespace(tracer=Tracer(level="off", memory=False))
+    per_test = min(timeit.repeat("if e.tracer.on: pass", globals={"e": engine}, number=100000,
                                  repeat=7)) / 100000
     per_it = statistics.median(solve("ours", prob, maxcor, maxiter)[0] for _ in range(31))
-    return tests, per_test, per_it
+    return dict(tests=_CountingTracer.reads / res.nit, per_test=per_test, per_it=per_it, n=n,
+                maxcor=maxcor)
 
 
 LATENCY_CODE = ("import time; t=time.perf_counter(); import numpy as np, lbfgsb_py; "
@@ -206,9 +206,9 @@ def main(argv=None):
                 print(_row_text(row), file=sys.stderr, flush=True)
     tracing = {n: tracing_cost(n, 10, 11 if n < 1000000 else 5, args.maxiter)
                for n in sizes if n >= 1000}
-    tracing["off"] = tracing_off_cost(10, args.maxiter)
+    off = tracing_off_cost(10, args.maxiter)
     latency = {"warm": first_call_latency(False), "cold": first_call_latency(True)}
-    Path(args.out).write_text(_report(rows, tracing, latency, args, pairs))
+    Path(args.out).write_text(_report(rows, tracing, off, latency, args, pairs))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
@@ -219,7 +219,7 @@ def _row_text(r):
             f"mem {r['mem_ours'] / 2**20:.1f}/{r['mem_scipy'] / 2**20:.1f} MiB  nit {r['nit']}")
 
 
-def _report(rows, tracing, latency, args, pairs):
+def _report(rows, tracing, off, latency, args, pairs):
     lines = [
         "# Benchmark: solver cost per iteration, lbfgsb_py vs SciPy", "",
         f"`python -m validation.bench{' --quick' if args.quick else ''}` on "
@@ -240,15 +240,16 @@ def _report(rows, tracing, latency, args, pairs):
     lines += ["", "## Growth (log-log slopes of ours ms/it)", ""] + _slopes(rows)
     lines += ["", "## Cost of tracing (bounded, maxcor 10, ms/it)", "",
               "| n | off | iteration | full | iteration/off | full/off |", "|---|---|---|---|---|---|"]
-    off_tests, per_test, per_it = tracing.pop("off")
     for n, t in tracing.items():
         lines.append(f"| {n} | {t['off'] * 1e3:.3f} | {t['iteration'] * 1e3:.3f} | "
                      f"{t['full'] * 1e3:.3f} | {t['iteration'] / t['off']:.2f} | "
                      f"{t['full'] / t['off']:.2f} |")
-    lines += ["", f"Tracing off: the solver tests `tracer.on` {off_tests:.1f} times per iteration, "
-              f"{per_test * 1e9:.0f} ns each: {off_tests * per_test * 1e6:.2f} us per iteration, "
-              f"{100 * off_tests * per_test / per_it:.1f}% of the smallest problem's "
-              f"{per_it * 1e3:.3f} ms/it (n = 10, bounded, maxcor 10)."]
+    cost = off["tests"] * off["per_test"]
+    lines += ["", f"Tracing off: the solver tests `tracer.on` (or `.full`) {off['tests']:.1f} "
+              f"times per iteration, {off['per_test'] * 1e9:.0f} ns each: {cost * 1e6:.2f} us "
+              f"per iteration, {100 * cost / off['per_it']:.1f}% of the smallest problem's "
+              f"{off['per_it'] * 1e3:.3f} ms/it (n = {off['n']}, bounded, maxcor "
+              f"{off['maxcor']})."]
     lines += ["", "## First-call latency (fresh process: import + first small solve)", "",
               f"- warm Numba cache: {latency['warm']:.2f} s",
               f"- cold Numba cache (empty NUMBA_CACHE_DIR): {latency['cold']:.2f} s", ""]
