@@ -11,9 +11,8 @@ import numbers
 
 import numpy as np
 
-from . import render
+from . import backends, driver, render
 from . import status as st
-from .driver import Engine
 from .objective import FD_METHODS, Objective, as_scalar
 from .trace import make_tracer
 
@@ -89,7 +88,7 @@ class InverseHessianProduct:
 def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
              ftol=2.220446049250313e-09, gtol=1e-05, eps=1e-08, maxfun=15000,
              maxiter=15000, maxls=20, finite_diff_rel_step=None, callback=None,
-             trace="iteration", variant="scipy", iprint=-1, disp=None):
+             trace="iteration", variant="scipy", iprint=-1, disp=None, backend="auto"):
     """Minimize ``fun`` subject to bounds with L-BFGS-B, as SciPy does, traced.
 
     Parameters are those of ``scipy.optimize.minimize(method="L-BFGS-B")``:
@@ -104,6 +103,9 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     ``trace``: ``"iteration"`` (default, in memory), ``"full"``, ``"off"`` /
     ``None`` or a :class:`~lbfgsb_py.trace.Tracer` with file, callable or
     logging sinks.  ``variant``: ``"scipy"`` or ``"1995"`` (subspace step).
+    ``backend``: ``"auto"`` (default), ``"reference"`` (plain NumPy, starts at
+    once) or ``"compiled"`` (Numba); the results are the same bits
+    (:mod:`lbfgsb_py.backends` says how "auto" chooses).
     ``iprint`` / ``disp``: print the classic Fortran output at the end, as SciPy 1.14
     did (``disp`` overrides ``iprint``; see :func:`~lbfgsb_py.render.classic_text`).
 
@@ -114,6 +116,7 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     x0, lower, upper, args, jac, options = checked_arguments(
         x0, args, jac, bounds, maxcor=maxcor, ftol=ftol, gtol=gtol, eps=eps, maxfun=maxfun,
         maxiter=maxiter, maxls=maxls, variant=variant)
+    backends.check(backend)
     fixed = lower == upper
     if fixed.all():
         return _all_fixed(fun, lower, args, jac, make_tracer(trace))
@@ -130,8 +133,8 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
     objective = Objective(fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
     tracer.open()
     try:
-        engine = Engine(x0, lower, upper, tracer=tracer,
-                        callback=halted if callback is not None else None, **options)
+        engine = driver.start(x0, lower, upper, tracer=tracer, backend=backend,
+                              callback=halted if callback is not None else None, **options)
         run(engine, objective)
     except BaseException as exc:
         _attach_trace(exc, tracer.trace)
@@ -158,17 +161,17 @@ def run(engine, objective):
 
 def result_from(engine, objective, trace):
     """Build SciPy's result fields from a finished engine."""
-    mem = engine.memory
-    k = min(mem.iupdat, engine.m)
+    s = engine.state
+    k = min(s.iupdat, s.m)
     return Result(
-        x=engine.x.copy(), fun=float(engine.f),
-        jac=engine.g.copy(), nit=engine.nit, nfev=objective.nfev, njev=objective.njev,
-        status=engine.status, success=engine.status == 0, message=engine.message,
-        fun_last_trial=float(engine.f_last),
-        hess_inv=InverseHessianProduct(mem.ws[:k], mem.wy[:k]) if k else
-        InverseHessianProduct(np.zeros((0, engine.n)), np.zeros((0, engine.n))),
-        trace=trace, last_search=dict(x=engine.ls.t.copy(), d=engine.d.copy(),
-                                      f0=engine.ls.fold, gd=engine.ls.gdold))
+        x=s.x.copy(), fun=float(s.f),
+        jac=s.g.copy(), nit=s.nit, nfev=objective.nfev, njev=objective.njev,
+        status=s.status, success=s.status == 0, message=s.message,
+        fun_last_trial=float(s.f_last),
+        hess_inv=InverseHessianProduct(s.ws[:k], s.wy[:k]) if k else
+        InverseHessianProduct(np.zeros((0, s.n)), np.zeros((0, s.n))),
+        trace=trace, last_search=dict(x=s.xold.copy(), d=s.d.copy(), f0=s.fold,
+                                      gd=s.gdold))
 
 
 class _CallbackState:

@@ -1,407 +1,400 @@
 """The outer iteration of L-BFGS-B [BLNZ95 §2, Algorithm L-BFGS-B].
 
-Each iteration: (1) the generalized Cauchy point (:mod:`.cauchy`) and the free
-set there (:mod:`.active_set`); (2) the subspace minimization (:mod:`.subspace`)
-giving xbar; (3) a line search along d = xbar - x (:mod:`.line_search`);
-(4) the stopping tests; (5) the update of the limited-memory matrix
-(:mod:`.lbfgs_matrices`).  This module is the only place that decides to
-restart (reset the memory) or to give up (ABNORMAL), and the decision order is
-SciPy's (``mainlb`` in ``__lbfgsb.c`` and the loop of ``_lbfgsb_py.py``).
+Each iteration: (1) the generalized Cauchy point and the free set there;
+(2) the subspace minimization giving xbar; (3) a line search along
+d = xbar - x; (4) the stopping tests; (5) the update of the limited-memory
+matrix.  Steps 1-2 and the arithmetic of 3 and 5 are the backend's
+(:mod:`lbfgsb_py.backends`); this module decides: it is the only place that
+restarts (resets the memory) or gives up (ABNORMAL), in SciPy's order
+(``mainlb`` in ``lbfgsb.c`` and the loop of ``_lbfgsb_py.py``), and the only
+place that emits trace events.
 
-The run is written as a generator that *yields* each point where it needs f
-and g and receives them back, so the same code serves :func:`minimize`, the
-step-by-step :class:`~lbfgsb_py.stepping.Solver` and the ask/tell interface.
+The run is reverse communication, as SciPy's ``setulb``: :meth:`Engine.tell`
+takes f and g at the point :attr:`Engine.pending` and works until it needs
+the next evaluation.  Everything it works on is in the
+:class:`~lbfgsb_py.state.State`; its ``task`` says where the run is (START,
+FG, NEW_X, or ended), so a state copied, pickled or restored from a
+checkpoint carries on exactly.
+
+What a failure leaves behind: the objective is called outside :meth:`tell`,
+so its exceptions (and a Ctrl-C while it runs) leave the state as it was;
+trace events go to the sinks only after :meth:`tell` has finished its work
+(:meth:`~lbfgsb_py.trace.Tracer.flush`), so a sink that raises leaves a
+consistent state; the callback runs at NEW_X before anything changes, so one
+that raises leaves the accepted iterate waiting for it (:meth:`proceed`).
 """
-import numba
 import numpy as np
 
-from . import bounds, direction, lbfgs_matrices, more_thuente, subspace
+from . import backends, bounds
 from . import trace as ev
-from ._dense import dot
-from ._jit import Direct
-from ._lend import Lent
-from .line_search import GTOL, LineSearch
+from .constants import (CONVERGENCE, EPSMCH, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM,
+                        GTOL, OK, START, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, WARNING)
+from .state import State
 from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
-EPSMCH = lbfgs_matrices.EPSMCH
-SUB_WORDS = {subspace.SUB_NOT_RUN: "---", subspace.SUB_CONVERGED: "con",
-             subspace.SUB_BOUNDED: "bnd"}
-#: From this many variables on, the passes over S and Y are shared among Numba's
-#: threads (``numba.set_num_threads`` sets how many); the results are the same
-#: bits either way.  On the 2-core benchmark machine threads paid off only once
-#: S and Y no longer fit in cache: at n = 1e6 (-10 to -35% per iteration in one
-#: session, -8 to +5% in a later one), not at n <= 6e5 (up to 3x slower at 1e5,
-#: where OpenMP's waiting threads spin; with OMP_WAIT_POLICY=passive no slower).
-PARALLEL_MIN_N = 1_000_000
-
-NO_XCP = np.zeros(0)
-STAGE_NAMES = {direction.FAILED_CAUCHY: "cauchy", direction.FAILED_FORMK: "formk",
-               direction.FAILED_SUBSM: "subsm"}
+SUB_WORDS = {SUB_NOT_RUN: "---", SUB_CONVERGED: "con", SUB_BOUNDED: "bnd"}
+STAGE_NAMES = {FAILED_CAUCHY: "cauchy", FAILED_FORMK: "formk", FAILED_SUBSM: "subsm"}
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
                  "subsm": "subspace_singular", "formt": "formt_not_positive_definite",
                  "line_search": "line_search_failed"}
 
 
-class Engine:
-    """One L-BFGS-B run; the state between evaluations is in its attributes.
+def initial_step(iteration, boxed, dnorm, stpmx):
+    """The first trial step [BLNZ95 §6]: min(1/||d||, stpmax) at iteration 0
+    unless every variable has both bounds, else 1 (SciPy ``lnsrlb``)."""
+    if iteration == 0 and not boxed:
+        # C semantics: 1/0 = inf; fmin ignores a NaN.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = float(np.divide(1.0, np.float64(dnorm)))
+        if inv != inv:
+            return stpmx
+        return inv if stpmx != stpmx else min(inv, stpmx)
+    return 1.0
 
-    Names follow SciPy's ``mainlb``: ``x``, ``f``, ``g``, ``z`` (xcp, then
-    xbar), ``d`` (search direction), ``iwhere``, ``index`` (free list first),
-    ``nfree``, ``nact``, ``iter``, ``nfgv``, ``nseg``, ``nintol``, ``nskip``,
-    ``iword``, ``sbgnrm`` (projected-gradient norm), ``memory``
-    (:class:`~lbfgsb_py.lbfgs_matrices.LBFGSMemory`) and ``ls``
-    (:class:`~lbfgsb_py.line_search.LineSearch`).  ``nit`` and ``nfev`` are the
-    driver's counters (``result.nit``, ``result.nfev``).  ``lent`` lends the
-    arrays to the kernels (:class:`~lbfgsb_py._lend.Lent`): they are written in
-    place, never rebound.
+
+def start(x0, lower, upper, *, backend="auto", tracer=None, callback=None, **options):
+    """A new run from x0 (moved into the box [lower, upper] as SciPy does) with
+    ``options`` as :class:`~lbfgsb_py.state.State` takes them."""
+    tracer = tracer if tracer is not None else ev.Tracer(level="off", memory=False)
+    nbd, l, u = bounds.encode(lower, upper)
+    x = np.clip(x0, lower, upper).astype(np.float64)
+    state = State(x, nbd, l, u, full_trace=tracer.full, **options)
+    state.n_projected = int(np.count_nonzero(x != x0))
+    return Engine(state, backends.resolve(backend, state.n), tracer, callback)
+
+
+class Engine:
+    """One L-BFGS-B run: its :class:`~lbfgsb_py.state.State`, the backend's kernels
+    bound to it, the tracer and the callback.
+
+    ``callback(x, f)`` runs at each new iterate and returns True to stop.
+    An engine can be copied and pickled (its kernels are bound anew to the
+    copied state); its ``state`` cannot be swapped for another.
     """
 
-    def __init__(self, x0, lower, upper, *, maxcor=10, ftol=2.220446049250313e-09,
-                 gtol=1e-05, maxls=20, maxiter=15000, maxfun=15000, variant="scipy",
-                 tracer=None, callback=None):
-        n = x0.shape[0]
-        self.n, self.m = n, maxcor
-        self.nbd, self.l, self.u = bounds.encode(lower, upper)
-        self.x = np.clip(x0, lower, upper).astype(np.float64)
-        self.n_projected = int(np.count_nonzero(self.x != x0))
-        self.ftol, self.gtol, self.maxls = ftol, gtol, maxls
-        self.maxiter, self.maxfun = maxiter, maxfun
-        self.variant = variant
-        self.variant_code = subspace.VARIANTS[variant]
+    __slots__ = ("_state", "backend", "kernels", "tracer", "callback")
+
+    def __init__(self, state, backend="reference", tracer=None, callback=None):
+        self._state = state
+        self.backend = backend
+        self.kernels = backends.bind(backend, state)
         self.tracer = tracer if tracer is not None else ev.Tracer(level="off", memory=False)
         self.callback = callback
-        #: Set to keep a copy of each Cauchy point in ``xcp`` (for stepping).
-        self.keep_cauchy_point = False
-        self.xcp = self._xcp_buffer = None
-        self._alloc(n, maxcor)
-        self.bind_kernels()
-        self.task, self.msg = Task.START, Msg.NONE
-        self.nit = self.nfev = 0
-        self.f_last = np.nan
-        self._gen = self._run()
-        self.pending = next(self._gen)
-
-    def bind_kernels(self):
-        """Give this run its own :class:`~lbfgsb_py._jit.Direct` kernel calls, and lend
-        its arrays to them (:class:`~lbfgsb_py._lend.Lent`)."""
-        self.lent = Lent(self)
-        self._direction = Direct(direction.search_direction_lent)
-        self._projgr = Direct(bounds.projected_gradient_norm)
-
-    def _alloc(self, n, m):
-        self.g = np.zeros(n)
-        self.z = np.zeros(n)
-        self.d = np.zeros(n)
-        self.r = np.zeros(n)
-        self.xp = np.zeros(n)
-        self.t_break = np.zeros(n)
-        self.iwhere = np.zeros(n, np.int64)
-        # Unsigned: Numba then skips the negative-index check in gathered loops.
-        self.index = np.arange(n, dtype=np.uint64)
-        self.indx2 = np.zeros(n, np.uint64)
-        self.iorder = np.zeros(n, np.int64)
-        self.p, self.c, self.wbp, self.v = (np.zeros(2 * m) for _ in range(4))
-        self.wn = np.zeros((2 * m, 2 * m))
-        self.wn1 = np.zeros((4, m, m))
-        self.memory = lbfgs_matrices.LBFGSMemory(n, m)
-        self.ls = LineSearch(n)
-        self.segments = np.zeros((n + 1 if self.tracer.full else 0, 6))
-        self.cnstnd, self.boxed = bounds.initial_status(self.l, self.u, self.nbd, self.iwhere)
-        self.f = 0.0
-        self.iter = self.nfgv = self.nseg = self.nintol = self.nskip = 0
-        self.nfree, self.nact, self.iword, self.sbgnrm = n, 0, -1, 0.0
-        self.nenter, self.ileave = 0, n
-        self.wrk = False
+        if state.task == Task.START and state.nfev == 0:
+            state.cnstnd, state.boxed = self.kernels.initial_status()
+            self._emit_run_start()
+            self.tracer.flush()
 
     @property
-    def nparts(self):
-        """Threads the passes over S and Y are shared among (see PARALLEL_MIN_N)."""
-        return numba.get_num_threads() if self.n >= PARALLEL_MIN_N else 1
+    def state(self):
+        """The run's :class:`~lbfgsb_py.state.State`."""
+        return self._state
 
-    @property
-    def _xcp(self):
-        """Where the kernel copies each Cauchy point: a buffer if kept, else nowhere."""
-        if not self.keep_cauchy_point:
-            return NO_XCP
-        if self._xcp_buffer is None:
-            self._xcp_buffer = np.zeros(self.n)
-        return self._xcp_buffer
+    def __getstate__(self):
+        return dict(state=self._state, backend=self.backend, tracer=self.tracer,
+                    callback=self.callback)
+
+    def __setstate__(self, fields):
+        self._state = fields["state"]
+        self.backend, self.tracer = fields["backend"], fields["tracer"]
+        self.callback = fields["callback"]
+        self.kernels = backends.bind(self.backend, self._state)
 
     # ------------------------------------------------------------------ protocol
     @property
     def done(self):
-        """True once the run has ended (``pending`` is then None)."""
-        return self.pending is None
+        """True once the run has ended."""
+        return self.state.done
+
+    @property
+    def pending(self):
+        """The point where f and g are wanted next (the state's x), or None."""
+        return self.state.x if self.state.task in (Task.START, Task.FG) else None
 
     def tell(self, f, g, nfev=None):
-        """Give f and g at ``pending``; return the next point to evaluate or None.
+        """Give f and g at :attr:`pending`; work until the next point is needed
+        (returned) or the run ends (None)."""
+        s = self.state
+        if s.task not in (Task.START, Task.FG):
+            raise RuntimeError("tell: no evaluation is pending"
+                               + (" (the run has ended)" if s.done else
+                                  "; call proceed() to finish the waiting iteration"))
+        s.nfev = s.nfev + 1 if nfev is None else nfev
+        s.f_last = s.f = float(f)
+        s.g[:] = g
+        if s.task == Task.START:
+            self._initial_point()
+        else:
+            self._search()
+        self.tracer.flush()
+        return self.pending
 
-        f becomes a Python float: the kernels' :class:`~lbfgsb_py._jit.Direct` calls
-        need the argument types of their first call.
-        """
-        f = float(f)
-        self.nfev = self.nfev + 1 if nfev is None else nfev
-        self.f_last = f
-        try:
-            self.pending = self._gen.send((f, g))
-        except StopIteration:
-            self.pending = None
+    def proceed(self):
+        """Finish an iteration left waiting at NEW_X (its callback raised)."""
+        if self.state.task == Task.NEW_X:
+            self._new_x()
+            self.tracer.flush()
         return self.pending
 
     def _emit(self, cls, **fields):
-        self.tracer.record(cls, self.iter, self.nfev, fields)
+        self.tracer.record(cls, self.state.iter, self.state.nfev, fields)
 
-    # ------------------------------------------------------------------ the run
-    def _run(self, resume=False):
-        """The algorithm; ``resume`` re-enters a line search restored from a checkpoint."""
-        tr = self.tracer
-        if not resume:
-            converged = yield from self._initial_point()
-            if converged:
-                return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
-        while True:
-            if not resume:
-                if tr.on:
-                    self._emit(ev.IterationStart, f=self.f, projg=self.sbgnrm,
-                               col=self.memory.col, theta=self.memory.theta)
-                self._search_direction()
-            accepted = yield from self._line_search(resume)
-            resume = False
-            if not accepted:
-                self.x[:] = self.ls.t
-                self.g[:] = self.ls.r
-                self.f = self.ls.fold
-                if self.memory.col == 0:
-                    self.iter += 1
-                    return self._finish(Task.ABNORMAL, Msg.NONE)
-                self._reset_memory("line_search", -9)
-                continue
-            self.iter += 1
-            self.sbgnrm = self.ls.projg     # (computed by the line search's last call)
-            if tr.on:
-                self._emit(ev.IterationEnd, f=self.f, projg=self.sbgnrm, nseg=self.nseg,
-                           nact=self.nact, sub=SUB_WORDS[self.iword], itls=self.ls.iback,
-                           stepl=self.ls.stp, tstep=self.ls.stp * self.ls.dnorm)
-            stop = self._driver_checks()
-            if stop is not None:
-                return self._finish(Task.STOP, stop)
-            if self._test_projg():
-                return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
-            if self._test_ftol():
-                return self._finish(Task.CONVERGENCE, Msg.CONV_F)
-            self._update_memory()
+    def _emit_run_start(self):
+        s = self.state
+        if self.tracer.on:
+            self._emit(ev.RunStart, n=s.n, m=s.m, n_bounded=int(np.count_nonzero(s.nbd)),
+                       n_fixed=int(np.count_nonzero(s.iwhere == 3)),
+                       n_projected=s.n_projected, ftol=s.ftol, gtol=s.gtol, maxls=s.maxls,
+                       variant=s.variant, level=self.tracer.level)
 
+    # ------------------------------------------------------------------ x0
     def _initial_point(self):
-        """Generator: evaluate x0; return True if it already satisfies the gtol test."""
-        tr = self.tracer
-        if tr.on:
-            self._emit(ev.RunStart, n=self.n, m=self.m, n_bounded=int(np.count_nonzero(self.nbd)),
-                       n_fixed=int(np.count_nonzero(self.iwhere == 3)),
-                       n_projected=self.n_projected, ftol=self.ftol, gtol=self.gtol,
-                       maxls=self.maxls, variant=self.variant, level=tr.level)
-        self.f, g = yield self.x
-        self.g[:] = g
-        self.nfgv = 1
-        self.sbgnrm = self._projgr.call(
-            self.x, self.g, self.l, self.u, self.nbd, self.nparts, self.cnstnd)
-        if tr.on:
+        s = self.state
+        s.nfgv = 1
+        s.sbgnrm = self.kernels.projected_gradient_norm()
+        if self.tracer.on:
             self._emit_initial_point()
-        return self._test_projg()
+        if self._test_projg():
+            return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
+        self._begin_iteration()
 
     def _emit_initial_point(self):
-        lo = (self.nbd == 1) | (self.nbd == 2)
-        hi = (self.nbd == 2) | (self.nbd == 3)
-        at_l = lo & (self.x <= self.l)
-        at_u = hi & (self.x >= self.u)
-        blocked = (at_l & (self.g >= 0)) | (at_u & (self.g <= 0))
-        self._emit(ev.InitialPoint, f=self.f, projg=self.sbgnrm,
+        s = self.state
+        lo = (s.nbd == 1) | (s.nbd == 2)
+        hi = (s.nbd == 2) | (s.nbd == 3)
+        at_l = lo & (s.x <= s.l)
+        at_u = hi & (s.x >= s.u)
+        blocked = (at_l & (s.g >= 0)) | (at_u & (s.g <= 0))
+        self._emit(ev.InitialPoint, f=s.f, projg=s.sbgnrm,
                    n_at_bound=int(np.count_nonzero(at_l | at_u)),
-                   n_zero_gradient=int(np.count_nonzero(self.g == 0)),
+                   n_zero_gradient=int(np.count_nonzero(s.g == 0)),
                    n_blocked=int(np.count_nonzero(blocked)))
 
     # ------------------------------------------------------------------ steps 1-2
+    def _begin_iteration(self):
+        """Steps 1-2 (the search direction), then the line search's first test."""
+        s = self.state
+        if self.tracer.on:
+            self._emit(ev.IterationStart, f=s.f, projg=s.sbgnrm, col=s.col, theta=s.theta)
+        self._search_direction()
+        self._search()
+
     def _search_direction(self):
-        """Set z = xbar (Cauchy point, then subspace minimizer) and d = z - x."""
-        mem = self.memory
+        """Set z = xbar (Cauchy point, then subspace minimizer) and d = z - x;
+        reset the memory and try again when a factorization fails."""
+        s = self.state
         while True:
-            cauchy_runs = self.cnstnd or mem.col == 0
-            (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, self.iword, alpha,
-             dd_p, dnorm, stpmx) = self._direction.call(
-                self.lent.table, self._xcp, self.nfree, self.iter, self.cnstnd, self.sbgnrm,
-                mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat, self.variant_code,
-                self.nparts)
-            if stage != direction.FAILED_CAUCHY:
+            cauchy_runs = s.cnstnd or s.col == 0
+            (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, s.iword, s.alpha,
+             s.dd_p, dnorm, stpmx) = self.kernels.search_direction()
+            if stage != FAILED_CAUCHY:
                 self._after_cauchy(cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk)
-                if stage == direction.OK:
+                if stage == OK:
                     if self.tracer.on:
-                        self._emit_subspace(alpha, dd_p)
-                    self.ls.begin(self.f, dnorm, stpmx, self.boxed, self.iter)
+                        self._emit_subspace()
+                    self._begin_line_search(dnorm, stpmx)
                     return
             self._reset_memory(STAGE_NAMES[stage], info)
 
     def _after_cauchy(self, cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk):
-        self.wrk = wrk
-        self.nseg = nseg
+        s = self.state
+        s.wrk, s.nseg = wrk, nseg
         if not cauchy_runs:
             # No bounds and memory not empty: the Cauchy search was skipped (C:819-824).
             if self.tracer.on:
                 self._emit(ev.CauchyPoint, skipped="unconstrained", n_breakpoints=0,
                            n_segments=0, t=0.0, n_active=0)
             return
-        if self.keep_cauchy_point:
-            self.xcp = self._xcp_buffer     # (the buffer: it changes at each iteration)
-        self.nintol += nseg
-        self.nfree, self.nenter, self.ileave = nfree, nenter, ileave
-        self.nact = self.n - nfree
+        s.nbreak, s.tsum = nbreak, tsum
+        s.nintol += nseg
+        s.nfree, s.nenter, s.ileave = nfree, nenter, ileave
+        s.nact = s.n - nfree
         if self.tracer.on:
-            self._emit_cauchy(nbreak, nseg, tsum, nenter, ileave)
+            self._emit_cauchy()
 
-    def _emit_cauchy(self, nbreak, nseg, tsum, nenter, ileave):
+    def _emit_cauchy(self):
+        s = self.state
         full = self.tracer.full
         if full:
-            self._emit_segments(nseg)
-        skipped = "zero_projected_gradient" if self.sbgnrm <= 0.0 else ""
-        self._emit(ev.CauchyPoint, skipped=skipped, n_breakpoints=nbreak, n_segments=nseg,
-                   t=tsum, n_active=self.nact)
+            self._emit_segments()
+        skipped = "zero_projected_gradient" if s.sbgnrm <= 0.0 else ""
+        self._emit(ev.CauchyPoint, skipped=skipped, n_breakpoints=s.nbreak,
+                   n_segments=s.nseg, t=s.tsum, n_active=s.nact)
         moves = {}
         if full:
-            moves = dict(entering=ev.frozen_array(self.indx2[:nenter], np.int64),
-                         leaving=ev.frozen_array(self.indx2[ileave:], np.int64))
-        self._emit(ev.FreeSetChange, n_free=self.nfree, n_entering=nenter,
-                   n_leaving=self.n - ileave, **moves)
+            moves = dict(entering=ev.frozen_array(s.indx2[:s.nenter], np.int64),
+                         leaving=ev.frozen_array(s.indx2[s.ileave:], np.int64))
+        self._emit(ev.FreeSetChange, n_free=s.nfree, n_entering=s.nenter,
+                   n_leaving=s.n - s.ileave, **moves)
 
-    def _emit_segments(self, nseg):
+    def _emit_segments(self):
         """One CauchyBreakpoint per row of the segment record, handed over as one batch
         (there can be up to n of them)."""
-        it, nfev = self.iter, self.nfev
-        rows = self.segments[:min(nseg, self.segments.shape[0])].tolist()
-        self.tracer.emit_batch([ev.CauchyBreakpoint(it, nfev, j, int(var), t_break, dt, f1, f2,
-                                                    dtm, var < 0)
+        s = self.state
+        rows = s.segments[:min(s.nseg, s.segments.shape[0])].tolist()
+        self.tracer.emit_batch([ev.CauchyBreakpoint(s.iter, s.nfev, j, int(var), t_break, dt,
+                                                    f1, f2, dtm, var < 0)
                                 for j, (var, t_break, dt, f1, f2, dtm) in enumerate(rows, 1)])
 
-    def _emit_subspace(self, alpha, dd_p):
-        if self.iword == subspace.SUB_NOT_RUN:
-            self._emit(ev.SubspaceStep, n_free=self.nfree, alpha=1.0, dd_p=0.0,
-                       outcome="skipped_no_free" if self.nfree == 0 else "skipped_no_memory")
+    def _emit_subspace(self):
+        s = self.state
+        if s.iword == SUB_NOT_RUN:
+            self._emit(ev.SubspaceStep, n_free=s.nfree, alpha=1.0, dd_p=0.0,
+                       outcome="skipped_no_free" if s.nfree == 0 else "skipped_no_memory")
             return
-        outcome = ("inside" if self.iword == subspace.SUB_CONVERGED and alpha == 1.0
-                   else "backtracked" if (dd_p > 0.0 or alpha < 1.0) else "projected")
-        self._emit(ev.SubspaceStep, n_free=self.nfree, outcome=outcome, alpha=alpha, dd_p=dd_p)
+        outcome = ("inside" if s.iword == SUB_CONVERGED and s.alpha == 1.0
+                   else "backtracked" if (s.dd_p > 0.0 or s.alpha < 1.0) else "projected")
+        self._emit(ev.SubspaceStep, n_free=s.nfree, outcome=outcome, alpha=s.alpha,
+                   dd_p=s.dd_p)
 
     def _reset_memory(self, stage, info):
+        s = self.state
         if self.tracer.on:
             self._emit(ev.MemoryReset, reason=RESET_REASONS[stage], info=int(info),
-                       col_before=self.memory.col)
-        self.memory.reset()
+                       col_before=s.col)
+        s.reset_memory()
 
     # ------------------------------------------------------------------ step 3
-    def _line_search(self, resume=False):
-        """Generator: run one line search; return True if a step was accepted.
+    def _begin_line_search(self, dnorm, stpmx):
+        """A new search from (x, f, g) along d; the backend has saved xold = x,
+        gold = g and found ``dnorm`` = ||d|| and ``stpmx``."""
+        s = self.state
+        s.dnorm, s.stpmx = dnorm, stpmx
+        s.dtd = dnorm * dnorm      # as SciPy's rr
+        s.stp = initial_step(s.iter, s.boxed, dnorm, stpmx)
+        s.fold = s.f
+        s.ifun = s.iback = 0
+        s.ls_task, s.ls_msg, s.ls_case = START, 0, 0
 
-        :meth:`_search_direction` has begun it.  With ``resume`` the search was
-        restored mid-way: first get f and g at the pending trial point, then
-        carry on.
-        """
-        ls, tr = self.ls, self.tracer
-        if resume:
-            self.f, g = yield self.x
-            self.g[:] = g
-        while True:
-            stp_tried, trial = ls.stp, ls.ifun
-            more = ls.test(self.f, self.lent.table, self.cnstnd, self.nparts)
-            if tr.on:
-                self._emit_trial(stp_tried, trial)
-            if more is None:
-                return self._line_search_end("not_descent", "")
-            if not more:
-                return self._line_search_end(
-                    "converged" if ls.task == more_thuente.CONVERGENCE else "warning",
-                    MESSAGE_TEXT[ls.msg])
-            self.nfgv += 1
-            if ls.iback >= self.maxls:
-                return self._line_search_end("maxls", "")
-            self.f, g = yield self.x
-            self.g[:] = g
+    def _search(self):
+        """Test the trial just evaluated (or start the search); ask for the next
+        trial (task FG), or end the search."""
+        s = self.state
+        stp_tried, trial = s.stp, s.ifun
+        first = trial == 0
+        s.gd, s.stp, s.ls_task, s.ls_msg, s.ls_case, s.ls_projg = \
+            self.kernels.line_search_step(s.f, first)
+        if first:
+            s.gdold = s.gd
+        if self.tracer.on:
+            self._emit_trial(stp_tried, trial)
+        if first and s.gd >= 0.0:
+            return self._end_search("not_descent", "")
+        if s.ls_task in (CONVERGENCE, WARNING):
+            return self._end_search("converged" if s.ls_task == CONVERGENCE else "warning",
+                                    MESSAGE_TEXT[s.ls_msg])
+        s.ifun += 1
+        s.iback = s.ifun - 1
+        s.nfgv += 1
+        if s.iback >= s.maxls:
+            return self._end_search("maxls", "")
+        s.task = Task.FG            # x is the next trial point: wait for f and g there
 
     def _emit_trial(self, stp_tried, trial):
-        ls = self.ls
+        s = self.state
         if trial == 0:
-            vectors = dict(x=ev.frozen_array(ls.t), d=ev.frozen_array(self.d)) \
+            vectors = dict(x=ev.frozen_array(s.xold), d=ev.frozen_array(s.d)) \
                 if self.tracer.full else {}
-            self._emit(ev.LineSearchStart, stp=ls.stp, stpmax=ls.stpmx, dnorm=ls.dnorm,
-                       gd=ls.gdold, f0=ls.fold, **vectors)
+            self._emit(ev.LineSearchStart, stp=s.stp, stpmax=s.stpmx, dnorm=s.dnorm,
+                       gd=s.gdold, f0=s.fold, **vectors)
             return
-        ginit, gtest, finit = ls.dstate[0], ls.dstate[1], ls.dstate[4]
+        ginit, gtest, finit = s.dsave[0], s.dsave[1], s.dsave[4]
         ftest = finit + stp_tried * gtest
-        stx, sty, brackt, stage = ls.bracket
-        self._emit(ev.LineSearchTrial, trial=trial,
-                   stp=stp_tried, f=self.f, gd=ls.gd, ftest=ftest,
-                   sufficient_decrease=bool(self.f <= ftest),
-                   curvature=bool(abs(ls.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
-                   brackt=brackt, stage=stage, task=TASK_NAME[ls.task],
-                   message=MESSAGE_TEXT[ls.msg], case=ls.case, next_stp=ls.stp)
+        stx, sty, brackt, stage = s.bracket
+        self._emit(ev.LineSearchTrial, trial=trial, stp=stp_tried, f=s.f, gd=s.gd,
+                   ftest=ftest, sufficient_decrease=bool(s.f <= ftest),
+                   curvature=bool(abs(s.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
+                   brackt=brackt, stage=stage, task=TASK_NAME[s.ls_task],
+                   message=MESSAGE_TEXT[s.ls_msg], case=s.ls_case, next_stp=s.stp)
 
-    def _line_search_end(self, outcome, text):
-        ls = self.ls
-        if self.tracer.on:
-            n_trials = ls.ifun if outcome != "maxls" else ls.ifun - 1
-            self._emit(ev.LineSearchEnd, outcome=outcome, message=text, stp=ls.stp,
-                       n_trials=n_trials, xstep=ls.stp * ls.dnorm)
+    def _end_search(self, outcome, text):
+        s = self.state
         if outcome == "maxls":
-            self.nfgv -= 1
-            ls.ifun -= 1
-            ls.iback -= 1
-        return outcome in ("converged", "warning")
+            s.nfgv -= 1
+            s.ifun -= 1
+            s.iback -= 1
+        if self.tracer.on:
+            self._emit(ev.LineSearchEnd, outcome=outcome, message=text, stp=s.stp,
+                       n_trials=s.ifun, xstep=s.stp * s.dnorm)
+        if outcome in ("converged", "warning"):
+            s.iter += 1
+            s.sbgnrm = s.ls_projg     # (computed by the line search's last step)
+            if self.tracer.on:
+                self._emit(ev.IterationEnd, f=s.f, projg=s.sbgnrm, nseg=s.nseg, nact=s.nact,
+                           sub=SUB_WORDS[s.iword], itls=s.iback, stepl=s.stp,
+                           tstep=s.stp * s.dnorm)
+            s.task = Task.NEW_X
+            return self._new_x()
+        # The search failed: back to where it started; restart, or give up.
+        s.x[:] = s.xold
+        s.g[:] = s.gold
+        s.f = s.fold
+        if s.col == 0:
+            s.iter += 1
+            return self._finish(Task.ABNORMAL, Msg.NONE)
+        self._reset_memory("line_search", -9)
+        self._begin_iteration()
 
     # ------------------------------------------------------------------ step 4
-    def _driver_checks(self):
-        """SciPy's Python loop at NEW_X: count, callback, maxiter, maxfun."""
-        self.nit += 1
-        stop = None
-        if self.callback is not None and self.callback(self.x, self.f):
-            stop = Msg.STOP_CALLBACK
-        if self.nit >= self.maxiter:
+    def _new_x(self):
+        """SciPy's Python loop at NEW_X (callback, count, maxiter, maxfun), then the
+        convergence tests, the memory update and the next iteration."""
+        s = self.state
+        halt = self.callback is not None and self.callback(s.x, s.f)
+        s.nit += 1
+        stop = Msg.STOP_CALLBACK if halt else None
+        if s.nit >= s.maxiter:
             stop = Msg.STOP_MAXITER
-        elif self.nfev > self.maxfun:
+        elif s.nfev > s.maxfun:
             stop = Msg.STOP_MAXFUN
-        return stop
+        if stop is not None:
+            return self._finish(Task.STOP, stop)
+        if self._test_projg():
+            return self._finish(Task.CONVERGENCE, Msg.CONV_GRAD)
+        if self._test_ftol():
+            return self._finish(Task.CONVERGENCE, Msg.CONV_F)
+        self._update_memory()
+        self._begin_iteration()
 
     def _test_projg(self):
-        passed = self.sbgnrm <= self.gtol
+        s = self.state
+        passed = s.sbgnrm <= s.gtol
         if self.tracer.on:
-            self._emit(ev.ConvergenceTest, test="projg", value=self.sbgnrm,
-                       tolerance=self.gtol, passed=bool(passed))
+            self._emit(ev.ConvergenceTest, test="projg", value=s.sbgnrm, tolerance=s.gtol,
+                       passed=bool(passed))
         return passed
 
     def _test_ftol(self):
-        fold = self.ls.fold
-        scale = max(abs(fold), abs(self.f), 1.0)
-        passed = (fold - self.f) <= self.ftol * scale
+        s = self.state
+        scale = max(abs(s.fold), abs(s.f), 1.0)
+        passed = (s.fold - s.f) <= s.ftol * scale
         if self.tracer.on:
-            self._emit(ev.ConvergenceTest, test="ftol", value=(fold - self.f) / scale,
-                       tolerance=self.ftol, passed=bool(passed))
+            self._emit(ev.ConvergenceTest, test="ftol", value=(s.fold - s.f) / scale,
+                       tolerance=s.ftol, passed=bool(passed))
         return passed
 
     # ------------------------------------------------------------------ step 5
     def _update_memory(self):
         """Form s, y; skip the pair unless s'y > eps * (-s'g_old); else store it."""
-        ls, mem = self.ls, self.memory
-        applied, dr, ddum, rr, info = mem.add_lent_step(self.lent.table, ls.stp, ls.gd,
-                                                        ls.gdold, ls.dtd, self.nparts)
-        self.nskip += not applied
+        s = self.state
+        applied, dr, ddum, rr, s.itail, s.col, s.head, s.theta, info = \
+            self.kernels.add_step()
+        s.updatd = applied
+        s.iupdat += applied
+        s.nskip += not applied
         if self.tracer.on:
             self._emit(ev.BFGSUpdate, applied=applied, sy=dr, threshold=EPSMCH * ddum, yy=rr,
-                       theta=self.memory.theta, col=self.memory.col, n_skipped=self.nskip)
+                       theta=s.theta, col=s.col, n_skipped=s.nskip)
         if info != 0:
             self._reset_memory("formt", info)
 
     # ------------------------------------------------------------------ the end
     def _finish(self, task, msg):
-        self.task, self.msg = task, msg
-        self.status = status_code(task, self.nfev, self.maxfun, self.nit, self.maxiter)
-        self.message = message(task, msg)
+        s = self.state
+        s.task, s.msg = int(task), int(msg)
+        s.status = status_code(task, s.nfev, s.maxfun, s.nit, s.maxiter)
+        s.message = message(task, msg)
         if self.tracer.on:
-            self._emit(ev.Termination, status=self.status, message=self.message, nit=self.nit,
-                       f=self.f, f_last_trial=self.f_last, projg=self.sbgnrm,
-                       n_skipped=self.nskip, n_segments_total=self.nintol, n_active=self.nact)
-
+            self._emit(ev.Termination, status=s.status, message=s.message, nit=s.nit,
+                       f=s.f, f_last_trial=s.f_last, projg=s.sbgnrm, n_skipped=s.nskip,
+                       n_segments_total=s.nintol, n_active=s.nact)

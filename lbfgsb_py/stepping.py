@@ -2,17 +2,18 @@
 
 :class:`Solver` drives the same :class:`~lbfgsb_py.driver.Engine` as
 :func:`~lbfgsb_py.minimize`, so its iterates are identical.  Between steps the
-whole state can be inspected (:attr:`Solver.state`).  Without ``fun`` it works
-in ask/tell form: :meth:`ask` gives the point where f and g are needed and
-:meth:`tell` takes them, for objectives that live in another program.
+whole :class:`~lbfgsb_py.state.State` can be inspected (:attr:`Solver.state`).
+Without ``fun`` it works in ask/tell form: :meth:`ask` gives the point where f
+and g are needed and :meth:`tell` takes them, for objectives that live in
+another program.  A Solver can be copied (``copy.deepcopy``: branch the run)
+and pickled; the copy keeps the in-memory trace, not file or callback sinks.
 """
-import numpy as np
+import copy
 
+from . import backends, checkpoint, driver
 from . import bounds as bd
-from . import checkpoint
 from .api import checked_arguments, result_from
-from .driver import Engine
-from .objective import Objective
+from .objective import Objective, as_gradient, as_scalar
 from .trace import make_tracer
 
 
@@ -28,7 +29,7 @@ class Solver:
     def __init__(self, fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
                  ftol=2.220446049250313e-09, gtol=1e-05, eps=1e-08, maxfun=15000,
                  maxiter=15000, maxls=20, finite_diff_rel_step=None, trace="iteration",
-                 variant="scipy"):
+                 variant="scipy", backend="auto"):
         if fun is not None and not callable(fun):
             raise TypeError(f"fun must be callable (or None for ask/tell), got "
                             f"{type(fun).__name__}")
@@ -39,8 +40,8 @@ class Solver:
             fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
         self.tracer = make_tracer(trace)
         self.tracer.open()
-        self.engine = Engine(x0, lower, upper, tracer=self.tracer, **options)
-        self.engine.keep_cauchy_point = True
+        self.engine = driver.start(x0, lower, upper, tracer=self.tracer,
+                                   backend=backends.check(backend), **options)
 
     # -------------------------------------------------------------- ask / tell
     def ask(self):
@@ -48,10 +49,14 @@ class Solver:
         return None if self.engine.done else self.engine.pending.copy()
 
     def tell(self, f, g):
-        """Give f and g at the point from :meth:`ask`."""
+        """Give f and g at the point from :meth:`ask` (checked as SciPy checks what
+        ``fun`` and ``jac`` return: f a real number, g one per variable; NaN and
+        inf are allowed, as there)."""
         if self.engine.done:
             raise RuntimeError("the run has ended; read solver.result()")
-        self.engine.tell(float(f), np.asarray(g, dtype=np.float64))
+        f = as_scalar(f)
+        g = as_gradient(g, self.engine.state.n, "tell's g")
+        self.engine.tell(f, g)
         self._close_if_done()
 
     # -------------------------------------------------------------- stepping
@@ -65,8 +70,8 @@ class Solver:
 
     def step(self):
         """Advance to the next accepted iterate (or the end); return ``state``."""
-        nit = self.engine.nit
-        while not self.engine.done and self.engine.nit == nit:
+        nit = self.engine.state.nit
+        while not self.engine.done and self.engine.state.nit == nit:
             self.step_evaluation()
         return self.state
 
@@ -85,34 +90,17 @@ class Solver:
         """The result (SciPy's fields plus ``trace``) once the run has ended."""
         if not self.engine.done:
             raise RuntimeError("the run has not ended; call run() or keep stepping")
-        obj = self.objective or _TellCounts(self.engine.nfev)
+        obj = self.objective or _TellCounts(self.engine.state.nfev)
         return result_from(self.engine, obj, self.tracer.trace)
 
     @property
     def state(self):
-        """A snapshot of the solver state (copies), named as in the paper / SciPy.
-
-        ``x``, ``f``, ``g``: the current iterate; ``pending``: the point whose f
-        and g are wanted next (a line-search trial); ``xcp``: the last Cauchy
-        point; ``free``: free variables there; ``d``: search direction;
-        ``stp`` and ``bracket``: the line search; ``S``, ``Y``, ``theta``: the
-        L-BFGS memory (columns oldest first).
-        """
-        e = self.engine
-        mem = e.memory
-        order = mem.slots()
-        stx, sty, brackt, stage = e.ls.bracket
-        # While a line search waits for a trial, the iterate is its start point.
-        searching = not e.done and e.nfev >= 1
-        x, f, g = (e.ls.t, e.ls.fold, e.ls.r) if searching else (e.x, e.f, e.g)
-        return dict(
-            iteration=e.nit, nfev=e.nfev, x=x.copy(), f=f, g=g.copy(),
-            projg=e.sbgnrm, xcp=None if e.xcp is None else e.xcp.copy(),
-            free=e.index[:e.nfree].copy(), d=e.d.copy(), stp=e.ls.stp,
-            bracket=dict(stx=stx, sty=sty, brackt=brackt, stage=stage),
-            S=mem.ws[order].T.copy(), Y=mem.wy[order].T.copy(), theta=mem.theta,
-            pending=None if e.done else e.pending.copy(), done=e.done,
-            message=getattr(e, "message", None))
+        """A copy of the run's :class:`~lbfgsb_py.state.State` (every field
+        documented there).  While a line search waits for a trial, ``x`` is that
+        trial point and ``xold``, ``fold``, ``gold`` the iterate it started from;
+        ``xcp`` is the last Cauchy point, ``index[:nfree]`` the free variables,
+        ``S``/``Y`` the stored pairs, oldest first."""
+        return copy.deepcopy(self.engine.state)
 
     # -------------------------------------------------------------- checkpoints
     def save_checkpoint(self, path):
@@ -121,22 +109,23 @@ class Solver:
 
     @classmethod
     def resume(cls, path, fun=None, args=(), jac=None, *, eps=1e-08,
-               finite_diff_rel_step=None, trace="iteration"):
+               finite_diff_rel_step=None, trace="iteration", backend="auto"):
         """Continue a run saved with :meth:`save_checkpoint`, bit for bit.
 
         Pass the same ``fun``/``jac``/``args``/``eps`` as the original run
         (``fun=None`` for ask/tell).  Trace events continue from where the
         checkpoint was taken.
         """
-        meta, arrays = checkpoint.load(path)
+        _, arrays = checkpoint.load(path)
         self = cls.__new__(cls)
         self.tracer = make_tracer(trace)
         self.tracer.open()
-        self.engine = checkpoint.restore_engine(meta, arrays, self.tracer)
-        self.engine.keep_cauchy_point = True
-        lower, upper = bd.decode(self.engine.nbd, self.engine.l, self.engine.u)
+        state = checkpoint.restore_state(arrays, self.tracer.full)
+        self.engine = driver.Engine(state, backends.resolve(backends.check(backend), state.n),
+                                    self.tracer)
+        lower, upper = bd.decode(state.nbd, state.l, state.u)
         self.objective = None if fun is None else Objective(
-            fun, self.engine.n, args, jac, eps, finite_diff_rel_step, lower, upper)
+            fun, state.n, args, jac, eps, finite_diff_rel_step, lower, upper)
         if self.objective is not None:
             checkpoint.restore_objective(arrays, self.objective)
         return self

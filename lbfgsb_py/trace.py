@@ -17,6 +17,7 @@ and the :mod:`logging` module (:class:`LoggingSink`).
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -707,6 +708,7 @@ class Tracer:
         self.full = LEVELS[self.level] >= 2
         self._sinks = []
         self._closers = []
+        self._pending = []
         self._memory_only = False
 
     def open(self):
@@ -722,11 +724,22 @@ class Tracer:
         if self.logger is not None:
             self._sinks.append(LoggingSink(self.logger))
         self._memory_only = self._sinks == [self.trace]
+        self._pending = []
+
+    def __getstate__(self):
+        """A copy keeps the level and the in-memory trace, not the other sinks
+        (it must not write into the original's file or call its callback)."""
+        return dict(level=self.level, memory=self.memory, trace=copy.deepcopy(self.trace))
+
+    def __setstate__(self, fields):
+        self.__init__(level=fields["level"], memory=fields["memory"])
+        self.trace = fields["trace"]
+        self._sinks = [self.trace] if self.memory else []
+        self._memory_only = self.memory
 
     def emit(self, event):
-        """Hand one event to every sink."""
-        for sink in self._sinks:
-            sink(event)
+        """Queue one event for every sink (delivered by :meth:`flush`)."""
+        self._pending.append(event)
 
     def record(self, cls, iteration, nfev, fields):
         """Emit the event ``cls(iteration=..., nfev=..., **fields)``; when the
@@ -734,23 +747,42 @@ class Tracer:
         if self._memory_only:
             self.trace.record(cls, iteration, nfev, fields)
         else:
-            self.emit(cls(iteration=iteration, nfev=nfev, **fields))
+            self._pending.append(cls(iteration=iteration, nfev=nfev, **fields))
 
     def emit_batch(self, events):
-        """Hand a list of events to every sink, sink by sink (the in-memory trace
-        takes the list at once)."""
+        """Queue a list of events (the in-memory trace alone takes it at once)."""
+        if self._memory_only:
+            self.trace.events.extend(events)
+        else:
+            self._pending.extend(events)
+
+    def flush(self):
+        """Deliver the queued events: all to the in-memory trace first, then to
+        the other sinks in turn.
+
+        The solver calls this when a step's work is done, so a sink that raises
+        (or stops in the debugger) sees a consistent state, and the in-memory
+        trace has every event even then.
+        """
+        if not self._pending:
+            return
+        events, self._pending = self._pending, []
+        if self.memory:
+            self.trace.events.extend(events)
         for sink in self._sinks:
-            if sink is self.trace:
-                self.trace.events.extend(events)
-            else:
+            if sink is not self.trace:
                 for event in events:
                     sink(event)
 
     def close(self):
-        """Close file sinks (called when the run ends, also on error)."""
-        for close in self._closers:
-            close()
-        self._closers = []
+        """Deliver what is queued and close file sinks (called when the run ends,
+        also on error)."""
+        try:
+            self.flush()
+        finally:
+            for close in self._closers:
+                close()
+            self._closers = []
 
 
 def make_tracer(trace):

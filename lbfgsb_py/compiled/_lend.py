@@ -27,13 +27,12 @@ from numba.core.extending import intrinsic
 
 from ._jit import jit
 
-#: Engine attributes lent to the kernels, in slot order (``memory.ws``: ``engine.memory.ws``).
+#: State fields lent to the kernels, in slot order.
 SLOTS = ("x", "l", "u", "nbd", "g", "iwhere", "index", "indx2", "z", "d", "r", "xp",
-         "t_break", "iorder", "p", "c", "wbp", "v", "wn", "wn1", "segments", "memory.ws",
-         "memory.wy", "memory.sy", "memory.ss", "memory.wt", "ls.t", "ls.r", "ls.istate",
-         "ls.dstate")
+         "t_break", "iorder", "p", "c", "wbp", "v", "wn", "wn1", "segments", "ws",
+         "wy", "sy", "ss", "wt", "xold", "gold", "isave", "dsave")
 (X, L, U, NBD, G, IWHERE, INDEX, INDX2, Z, D, R, XP, T_BREAK, IORDER, P, C, WBP, V, WN, WN1,
- SEGMENTS, WS, WY, SY, SS, WT, LS_T, LS_R, LS_ISTATE, LS_DSTATE) = range(len(SLOTS))
+ SEGMENTS, WS, WY, SY, SS, WT, XOLD, GOLD, ISAVE, DSAVE) = range(len(SLOTS))
 _take = operator.attrgetter(*SLOTS)
 
 

@@ -1,4 +1,4 @@
-"""Subspace minimization over the free variables [BLNZ95 §5], [MN11].
+"""Compiled: subspace minimization over the free variables [BLNZ95 §5], [MN11].
 
 With the active set fixed at the Cauchy point, the quadratic model restricted
 to the free variables (the columns of Z) is minimized without bounds: the
@@ -32,21 +32,10 @@ import numpy as np
 
 from numba import prange
 
+from ..constants import SS_A, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, SY_A, SY_Z, YY_Z
 from . import _dense, _vector, lbfgs_matrices
 from ._jit import fmax, fmin, jit, twins
 from .lbfgs_matrices import BLOCK
-
-VARIANTS = {"scipy": 0, "1995": 1}
-
-#: iword values [the ``sub`` column of the iteration table].
-SUB_NOT_RUN = -1   # '---': no subspace step this iteration
-SUB_CONVERGED = 0  # 'con': xcp + d lies inside the box
-SUB_BOUNDED = 1    # 'bnd': a bound was met
-
-
-# Blocks of ``wn1``, the inner products K is assembled from (logical order).
-YY_Z, SS_A, SY_A, SY_Z = 0, 1, 2, 3
-
 
 @jit
 def _sums(ws, wy, sa, sb, index, lo, hi):

@@ -1,4 +1,4 @@
-"""The one decorator every compiled kernel uses.
+"""The one decorator every kernel of the compiled backend uses.
 
 Kernels are compiled with ``numba.njit(cache=True, error_model="numpy")`` and
 without ``fastmath`` (fastmath would reorder floating-point sums and break
@@ -7,11 +7,11 @@ SciPy's C code instead of raising ``ZeroDivisionError``.
 With the environment variable ``NUMBA_DISABLE_JIT=1`` Numba hands back the plain
 Python function, so every kernel can be stepped through in a debugger.
 """
-import hashlib
 import types
-from pathlib import Path
 
 import numba
+
+from . import _cache
 
 try:        # the fingerprints Numba's dispatcher computes for each argument
     from numba._dispatcher import compute_fingerprint
@@ -19,35 +19,8 @@ except ImportError:     # pragma: no cover - a Numba without it: always dispatch
     compute_fingerprint = None
 
 
-def _drop_stale_cache():
-    """Delete our cached machine code when any module of the package changed.
-
-    Numba checks only the timestamp of the file that defines a kernel, not of
-    the kernels it calls (which it compiles in): after an edit of, say,
-    ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  A digest of
-    all the package's sources, stored beside the cache, catches that.
-
-    Returns whether compiled kernels are on disk (False: the first solve of this
-    process compiles them, which takes about a minute).
-    """
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(package.glob("*.py"))))
-    cache = package / "__pycache__"
-    stamp = cache / "kernels.sha256"
-    try:
-        if stamp.exists() and stamp.read_text() == digest.hexdigest():
-            return any(cache.glob("*.nbi"))
-        for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
-            path.unlink(missing_ok=True)
-        cache.mkdir(exist_ok=True)
-        stamp.write_text(digest.hexdigest())
-    except OSError:
-        return True  # read-only install: nothing to clean, nothing can go stale
-    return False
-
-
-#: Whether the kernels' machine code was found on disk at import (see above).
-KERNELS_CACHED = _drop_stale_cache()
+#: Whether the kernels' machine code was found on disk at import.
+KERNELS_CACHED = _cache.drop_stale()
 jit = numba.njit(cache=True, error_model="numpy")
 _jit_parallel = numba.njit(cache=True, error_model="numpy", parallel=True)
 

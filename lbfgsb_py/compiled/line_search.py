@@ -1,4 +1,4 @@
-"""The L-BFGS-B side of the line search: first step, stpmax and trial points.
+"""Compiled: the L-BFGS-B side of the line search: stpmax, trial points, ||d||.
 
 Along d = xbar - x (xbar: the subspace minimizer or the Cauchy point) the
 search looks at x + stp d with 0 < stp <= stpmax, where stpmax keeps every
@@ -10,18 +10,10 @@ Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
 import numpy as np
 from numba import prange
 
+from ..constants import BIG_STEP, CONVERGENCE, FTOL, GTOL, STPMIN, WARNING, XTOL
 from . import _dense, _vector, bounds, more_thuente
-from ._jit import Direct, fmax, fmin, jit, twins
-from ._lend import D, G, LS_DSTATE, LS_ISTATE, LS_T, NBD, L, U, X, Z, floats1, ints1
-
-#: Moré–Thuente parameters used by L-BFGS-B (SciPy ``lnsrlb``, C:2578).
-FTOL = 1e-3
-GTOL = 0.9
-XTOL = 0.1
-STPMIN = 0.0
-#: "Infinite" step bound for directions not limited by the box.
-BIG_STEP = 1e10
-
+from ._jit import fmax, fmin, jit, twins
+from ._lend import D, G, DSAVE, ISAVE, XOLD, NBD, L, U, X, Z, floats1, ints1
 
 @jit
 def max_step(x, d, l, u, nbd, cnstnd, iteration):
@@ -52,15 +44,6 @@ def max_step(x, d, l, u, nbd, cnstnd, iteration):
             elif a1 * stpmx > a2:
                 stpmx = a2 / a1
     return stpmx
-
-
-def initial_step(iteration, boxed, dnorm, stpmx):
-    """First trial: min(1/||d||, stpmax) at iteration 0 unless boxed, else 1."""
-    if iteration == 0 and not boxed:
-        # C semantics: 1/0 = inf, and fmin ignores a NaN.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return fmin(np.divide(1.0, np.float64(dnorm)), stpmx)
-    return 1.0
 
 
 @jit
@@ -256,7 +239,7 @@ def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z,
         return gd, stp, task, 0, 0, 0.0
     stp, task, msg, case = more_thuente.dcsrch(f, gd, stp, FTOL, GTOL, XTOL, STPMIN, stpmx,
                                                task, istate, dstate)
-    if task != more_thuente.CONVERGENCE and task != more_thuente.WARNING:
+    if task != CONVERGENCE and task != WARNING:
         trial_point(x, t, d, z, stp, l, u, nbd, cnstnd, nparts)
         return gd, stp, task, msg, case, 0.0
     return (gd, stp, task, msg, case,
@@ -264,79 +247,12 @@ def _slope_and_search(f, g, d, stp, stpmx, task, first, istate, dstate, x, t, z,
 
 
 @jit
-def _slope_and_search_lent(f, table, stp, stpmx, task, first, cnstnd, nparts):
+def slope_and_search_lent(f, table, stp, stpmx, task, first, cnstnd, nparts):
     """:func:`_slope_and_search` on the engine's arrays, lent by address (:mod:`._lend`)."""
     t = table
     return _slope_and_search(f, floats1(t, G), floats1(t, D), stp, stpmx, task, first,
-                             ints1(t, LS_ISTATE), floats1(t, LS_DSTATE), floats1(t, X),
-                             floats1(t, LS_T), floats1(t, Z), floats1(t, L), floats1(t, U),
+                             ints1(t, ISAVE), floats1(t, DSAVE), floats1(t, X),
+                             floats1(t, XOLD), floats1(t, Z), floats1(t, L), floats1(t, U),
                              ints1(t, NBD), cnstnd, nparts)
 
 
-class LineSearch:
-    """State of one line search: the saved start point and the dcsrch state.
-
-    Attributes (SciPy names): ``t``/``r`` the start x and g, ``fold`` the start
-    f, ``stp`` the current trial step, ``stpmx``, ``dnorm`` (||d||), ``dtd``,
-    ``gd``/``gdold`` (phi'(stp), phi'(0)), ``ifun`` (trials requested),
-    ``iback`` (trials beyond the first), ``task``/``msg``/``case`` of the last
-    ``dcsrch`` call and ``istate``/``dstate`` its saved state; ``projg`` is the
-    projected-gradient norm at the accepted point once the search has ended.
-    """
-
-    def __init__(self, n):
-        self.t = np.zeros(n)
-        self.r = np.zeros(n)
-        self.istate, self.dstate = more_thuente.new_state()
-        self.fold = self.stp = self.stpmx = self.dnorm = self.dtd = 0.0
-        self.gd = self.gdold = self.projg = 0.0
-        self.ifun = self.iback = 0
-        self.task, self.msg, self.case = more_thuente.START, 0, 0
-        self.bind_kernels()
-
-    def bind_kernels(self):
-        """Its own :class:`~lbfgsb_py._jit.Direct` call of the compiled step."""
-        self._slope_and_search = Direct(_slope_and_search_lent)
-
-    def begin(self, f, dnorm, stpmx, boxed, iteration):
-        """Set up a new search from (x, f, g) along d.
-
-        :func:`start` has saved t = x, r = g and found ``dnorm`` = ||d|| and
-        ``stpmx`` (inside :func:`lbfgsb_py.direction.search_direction`, which
-        saves a compiled call).
-        """
-        self.dnorm, self.stpmx = dnorm, stpmx
-        self.dtd = dnorm * dnorm      # as rr in add_step_kernel
-        self.stp = initial_step(iteration, boxed, dnorm, stpmx)
-        self.fold = f
-        self.ifun = self.iback = 0
-        self.task, self.msg, self.case = more_thuente.START, 0, 0
-
-    def test(self, f, table, cnstnd, nparts=1):
-        """Feed phi(stp), phi'(stp) to dcsrch; return True if a new trial is wanted.
-
-        ``table`` lends the engine's arrays (:class:`~lbfgsb_py._lend.Lent`, whose
-        slots include this search's ``t``, ``istate`` and ``dstate``): g at the
-        trial point, d, x, z and the bounds.  When a new trial is wanted, x is
-        already the new trial point (z itself when stp = 1, else t + stp d
-        clipped to the box [l, u]; ``cnstnd``: some variable has a bound).  Returns None (instead of a bool) when the
-        first directional derivative is not negative: no search is possible
-        (SciPy info -4).
-        """
-        self.gd, self.stp, self.task, self.msg, self.case, self.projg = (
-            self._slope_and_search.call(f, table, self.stp, self.stpmx, self.task,
-                                        self.ifun == 0, cnstnd, nparts))
-        if self.ifun == 0:
-            self.gdold = self.gd
-            if self.gd >= 0.0:
-                return None
-        if self.task in (more_thuente.CONVERGENCE, more_thuente.WARNING):
-            return False
-        self.ifun += 1
-        self.iback = self.ifun - 1
-        return True
-
-    @property
-    def bracket(self):
-        """(stx, sty, brackt, stage) of the current search."""
-        return (self.dstate[7], self.dstate[8], bool(self.istate[0]), int(self.istate[1]))

@@ -23,34 +23,10 @@ stmin, stmax, width, width1 — SciPy's ``dsave`` of ``dcsrch``.
 """
 import numpy as np
 
+from ..constants import (CASE_BISECTION, CONVERGENCE, ERROR, ERROR_INITG, ERROR_STP1,
+                         ERROR_STP2, FG, START, WARN_ROUND, WARN_STPMAX, WARN_STPMIN,
+                         WARN_XTOL, WARNING, XTRAPL, XTRAPU)
 from ._jit import fmax, fmin, jit
-
-# Task words returned by dcsrch (values as in SciPy's ``enum Status``).
-START, FG, CONVERGENCE, WARNING, ERROR = 0, 3, 4, 6, 7
-# Warning / error details (SciPy ``enum StatusMsg``).
-WARN_ROUND, WARN_STPMAX, WARN_STPMIN, WARN_XTOL = 601, 602, 603, 604
-ERROR_STP1, ERROR_STP2, ERROR_INITG = 706, 707, 710
-
-# Extrapolation factors and the bisection safeguard [MT94 §4, MINPACK-2].
-XTRAPL = 1.1
-XTRAPU = 4.0
-#: ``case`` value reported when dcsrch overrode dcstep's step by bisection.
-CASE_BISECTION = 5
-
-#: Names of the cases, for the trace and the docs.
-CASE_NAMES = {
-    0: "none",
-    1: "case 1: higher f, minimizer bracketed (cubic or cubic/quadratic mean)",
-    2: "case 2: lower f, derivatives of opposite sign (cubic or secant)",
-    3: "case 3: lower f, same sign, |phi'| decreases (cubic or secant, safeguarded)",
-    4: "case 4: lower f, same sign, |phi'| does not decrease (cubic or stpmin/stpmax)",
-    CASE_BISECTION: "bisection: bracket did not shrink enough",
-}
-
-
-def new_state():
-    """Fresh (istate, dstate) arrays for :func:`dcsrch`."""
-    return np.zeros(2, np.int64), np.zeros(13, np.float64)
 
 
 @jit

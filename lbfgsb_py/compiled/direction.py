@@ -1,4 +1,4 @@
-"""Steps 1-2 of an iteration in one compiled call: the search direction d = xbar - x.
+"""Compiled: steps 1-2 of an iteration in one call: the search direction d = xbar - x.
 
 (And the start of step 3: the line search's ||d||, stpmax and saved point.)
 
@@ -14,15 +14,12 @@ function (about 0.1 us per array argument) is larger than the work itself.
 The driver reads the returned counts to decide (reset the memory and retry on a
 failed factorization) and to emit the trace events.
 """
+from ..constants import FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM, OK, SUB_NOT_RUN
 from . import _vector, active_set, cauchy, line_search, subspace
 from ._jit import jit
-from ._lend import (C, D, G, INDEX, INDX2, IORDER, IWHERE, LS_R, LS_T, NBD, SEGMENTS, SY,
+from ._lend import (C, D, G, INDEX, INDX2, IORDER, IWHERE, GOLD, XOLD, NBD, SEGMENTS, SY,
                     T_BREAK, WBP, WN, WN1, WS, WT, WY, XP, L, P, R, U, V, X, Z, floats1, floats2,
                     floats3, ints1, uints1)
-
-#: ``stage`` returned by :func:`search_direction`: which step failed (0: none).
-OK, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM = 0, 1, 2, 3
-
 
 @jit
 def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cnstnd,
@@ -51,7 +48,7 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
                                                  nparts)
         if info != 0:
             return (FAILED_CAUCHY, info, nbreak, nseg, tsum, nfree, nenter, ileave, False,
-                    subspace.SUB_NOT_RUN, 1.0, 0.0, 0.0, 0.0)
+                    SUB_NOT_RUN, 1.0, 0.0, 0.0, 0.0)
         if xcp.shape[0] == n:
             xcp[:] = z
         nfree, nenter, ileave = active_set.free_variables(index, indx2, iwhere, nfree,
@@ -60,7 +57,7 @@ def search_direction(x, l, u, nbd, g, iwhere, index, indx2, nfree, iteration, cn
     else:
         _vector.copy(z, x, nparts)
         wrk = updatd
-    iword, alpha, dd_p = subspace.SUB_NOT_RUN, 1.0, 0.0
+    iword, alpha, dd_p = SUB_NOT_RUN, 1.0, 0.0
     if nfree != 0 and col != 0:
         failed, info, iword, alpha, dd_p = subspace.minimize_subspace(
             wn, wn1, ws, wy, sy, wt, theta, col, head, updatd, iupdat, wrk, x, g, l, u, nbd,
@@ -87,4 +84,4 @@ def search_direction_lent(table, xcp, nfree, iteration, cnstnd, sbgnrm, theta, c
         iupdat, floats2(t, WN), floats3(t, WN1), floats1(t, Z), floats1(t, D), xcp,
         floats1(t, T_BREAK), ints1(t, IORDER), floats1(t, P), floats1(t, C), floats1(t, WBP),
         floats1(t, V), floats2(t, SEGMENTS), floats1(t, R), floats1(t, XP), variant,
-        floats1(t, LS_T), floats1(t, LS_R), nparts)
+        floats1(t, XOLD), floats1(t, GOLD), nparts)

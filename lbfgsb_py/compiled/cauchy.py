@@ -1,4 +1,4 @@
-"""The generalized Cauchy point [BLNZ95 §4].
+"""Compiled: the generalized Cauchy point [BLNZ95 §4].
 
 Starting at x, the projected steepest-descent path x(t) = P(x - t g, l, u) is
 piecewise linear, bending at the *breakpoints* t_i where variable i reaches a
@@ -18,14 +18,10 @@ including the L-BFGS-B 3.0 safeguard f'' >= eps * f''_0.
 """
 import numpy as np
 
+from ..constants import EPSMCH
 from . import lbfgs_matrices
 from ._dense import dot
 from ._jit import fmax, jit
-
-EPSMCH = lbfgs_matrices.EPSMCH
-
-#: Columns of the per-segment record filled at the full trace level.
-SEGMENT_FIELDS = ("variable", "t_break", "dt", "f1", "f2", "dtm")
 
 
 @jit
@@ -223,7 +219,7 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
     Returns ``(nseg, info, nbreak, tsum)``: segments explored, 0 or the
     ``bmv`` failure code, number of breakpoints, and t* (the path parameter of
     the GCP).  ``rec`` (shape (k, 6), k may be 0) receives one row per segment
-    explored, columns :data:`SEGMENT_FIELDS`.
+    explored, columns :data:`~lbfgsb_py.constants.SEGMENT_FIELDS`.
     """
     n = x.shape[0]
     xcp[:] = x

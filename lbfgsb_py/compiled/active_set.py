@@ -1,4 +1,4 @@
-"""Free and active sets at the Cauchy point [BLNZ95 §5].
+"""Compiled: free and active sets at the Cauchy point [BLNZ95 §5].
 
 After the Cauchy search, the variables at a bound at ``xcp`` form the active set
 A(xcp); the rest are free and are the unknowns of the subspace minimization.

@@ -1,4 +1,4 @@
-"""The compact limited-memory BFGS matrix: S, Y, theta, W and M.
+"""Compiled: the compact limited-memory BFGS matrix: S, Y, theta, W and M.
 
 [BNS94] R. Byrd, J. Nocedal, R. Schnabel, "Representations of quasi-Newton
 matrices and their use in limited memory methods", Math. Prog. 63 (1994);
@@ -24,96 +24,15 @@ in logical order.
 import numpy as np
 from numba import prange
 
+from ..constants import EPSMCH
 from . import _dense, _vector
 from .line_search import norm2
-from ._jit import Direct, jit, twins
-from ._lend import LS_R, SS, SY, WS, WT, WY, D, G, floats1, floats2
-
-#: SciPy's machine epsilon constant (C:249), used in the skip test.
-EPSMCH = 2.220446049250313e-16
+from ._jit import jit, twins
+from ._lend import GOLD, SS, SY, WS, WT, WY, D, G, floats1, floats2
 
 #: Variables per block in the passes over S and Y: a block of the vector a
 #: pass reads or writes stays in L1 cache while every stored pair is visited.
 BLOCK = 1024
-
-
-class LBFGSMemory:
-    """S, Y and the factored middle matrix, with add / skip / reset.
-
-    Attributes use SciPy's names: ``ws`` (S), ``wy`` (Y), ``sy`` (S'Y), ``ss``
-    (S'S), ``wt`` (J'), ``theta``, ``col`` (pairs stored), ``head`` (ring slot
-    of the oldest pair), ``itail`` (slot of the newest), ``iupdat`` (updates
-    since the last reset) and ``updatd`` (updated in the last iteration).
-    """
-
-    def __init__(self, n, m):
-        self.m = m
-        self.ws = np.zeros((m, n))
-        self.wy = np.zeros((m, n))
-        self.sy = np.zeros((m, m))
-        self.ss = np.zeros((m, m))
-        self.wt = np.zeros((m, m))
-        self.reset()
-        self.bind_kernels()
-
-    def bind_kernels(self):
-        """Its own :class:`~lbfgsb_py._jit.Direct` calls of :func:`add_step_kernel`."""
-        self._add_step_kernel = Direct(add_step_kernel)
-        self._add_lent_step_kernel = Direct(add_lent_step_kernel)
-
-    def reset(self):
-        """Forget every pair: B = I (SciPy's memory refresh, e.g. C:827-833)."""
-        self.theta = 1.0
-        self.col = 0
-        self.head = 0
-        self.itail = 0
-        self.iupdat = 0
-        self.updatd = False
-
-    def add_step(self, d, r, g, stp, gd, gdold, dtd, nparts=1):
-        """Form the pair of the step just taken and store it unless its curvature is too small.
-
-        On entry ``d`` is the search direction, ``r`` the previous gradient, ``g``
-        the new one, ``stp`` the accepted step, ``gd``/``gdold`` = g'd at the new
-        and the old point, ``dtd`` = d'd.  A kept pair is formed in the ring's
-        rows; a skipped pair's y is left in r.  Returns ``(applied, sy, threshold,
-        yy, info)`` as :func:`add_step_kernel`.
-        """
-        return self._stored(self._add_step_kernel.call(
-            self.ws, self.wy, self.sy, self.ss, self.wt, d, r, g, stp, gd, gdold, dtd,
-            self.itail, self.iupdat + 1, self.col, self.head, self.theta, nparts))
-
-    def add_lent_step(self, table, stp, gd, gdold, dtd, nparts=1):
-        """:meth:`add_step` on the arrays an engine lends (:class:`~lbfgsb_py._lend.Lent`):
-        its d, its line search's r and its g, and this memory's own."""
-        return self._stored(self._add_lent_step_kernel.call(
-            table, stp, gd, gdold, dtd, self.itail, self.iupdat + 1, self.col, self.head,
-            self.theta, nparts))
-
-    def _stored(self, result):
-        applied, dr, ddum, rr, self.itail, self.col, self.head, self.theta, info = result
-        self.updatd = applied
-        self.iupdat += applied
-        return applied, dr, ddum, rr, info
-
-    def slots(self):
-        """Ring slots in logical (oldest-first) order."""
-        return [(self.head + j) % self.m for j in range(self.col)]
-
-    def dense_B(self):
-        """The dense B = theta I - W M W' (for tests and teaching; O(n^2))."""
-        n = self.ws.shape[1]
-        B = self.theta * np.eye(n)
-        if self.col == 0:
-            return B
-        order = self.slots()
-        S, Y = self.ws[order].T, self.wy[order].T
-        SY = S.T @ Y
-        D = np.diag(np.diag(SY))
-        L = np.tril(SY, -1)
-        Minv = np.block([[-D, L.T], [L, self.theta * S.T @ S]])
-        W = np.hstack([Y, self.theta * S])
-        return B - W @ np.linalg.solve(Minv, W.T)
 
 
 @jit
@@ -302,7 +221,7 @@ def add_lent_step_kernel(table, stp, gd, gdold, dtd, itail, iupdat, col, head, t
     """:func:`add_step_kernel` on an engine's arrays, lent by address (:mod:`._lend`)."""
     t = table
     return add_step_kernel(floats2(t, WS), floats2(t, WY), floats2(t, SY), floats2(t, SS),
-                           floats2(t, WT), floats1(t, D), floats1(t, LS_R), floats1(t, G), stp,
+                           floats2(t, WT), floats1(t, D), floats1(t, GOLD), floats1(t, G), stp,
                            gd, gdold, dtd, itail, iupdat, col, head, theta, nparts)
 
 

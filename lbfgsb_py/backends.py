@@ -1,0 +1,85 @@
+"""The two backends behind one interface, and how ``backend="auto"`` chooses.
+
+* ``"reference"`` (:mod:`lbfgsb_py.reference`): plain Python and NumPy, one
+  readable path per step, written to be read beside the papers.  Starts at
+  once; costs more per iteration.
+* ``"compiled"`` (:mod:`lbfgsb_py.compiled`): the same steps as Numba kernels.
+  Importing it imports Numba, and its first use after an install or an update
+  compiles the kernels (``lbfgsb-py compile`` does that ahead of time, with a
+  progress bar).
+
+Both give the same bits at every evaluation (the differential runner,
+:mod:`lbfgsb_py.differential`, checks it).  ``"auto"`` takes the compiled
+backend when its machine code is on disk or the problem has at least
+:data:`AUTO_COMPILED_MIN_N` variables (it then waits for the compilation,
+with a notice), and the reference otherwise.
+
+Each backend offers, bound to a run's :class:`~lbfgsb_py.state.State`, the
+five steps the driver calls: ``initial_status()``, ``projected_gradient_norm()``,
+``search_direction()``, ``line_search_step(f, first)`` and ``add_step()``.
+"""
+import sys
+
+BACKENDS = ("auto", "reference", "compiled")
+
+#: From this many variables on, ``"auto"`` uses the compiled backend even when
+#: it must be compiled first: the reference would then take longer than the
+#: compilation (see validation/BENCH.md for both backends' speed).
+AUTO_COMPILED_MIN_N = 20_000
+
+
+def check(name):
+    """The backend name, or a clear error."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {name!r}")
+    return name
+
+
+def compiled_ready():
+    """True if the compiled backend's machine code is on disk (no Numba import)."""
+    if "lbfgsb_py.compiled.backend" in sys.modules:
+        return True
+    from .compiled import _cache
+    return _cache.is_ready()
+
+
+def resolve(name, n):
+    """``"reference"`` or ``"compiled"`` for a problem of n variables."""
+    if name != "auto":
+        return check(name)
+    if n >= AUTO_COMPILED_MIN_N or compiled_ready():
+        return "compiled"
+    return "reference"
+
+
+class ReferenceKernels:
+    """The reference backend bound to one state (its functions take the state)."""
+
+    def __init__(self, state):
+        from . import reference
+        self.state = state
+        self._ref = reference
+
+    def initial_status(self):
+        return self._ref.initial_status(self.state)
+
+    def projected_gradient_norm(self):
+        return self._ref.projected_gradient_norm(self.state)
+
+    def search_direction(self):
+        return self._ref.search_direction(self.state)
+
+    def line_search_step(self, f, first):
+        return self._ref.line_search_step(self.state, f, first)
+
+    def add_step(self):
+        return self._ref.add_step(self.state)
+
+
+def bind(name, state):
+    """The kernels of backend ``name`` ("reference" or "compiled") for ``state``."""
+    if name == "reference":
+        return ReferenceKernels(state)
+    from .compiled.backend import Kernels
+    return Kernels(state)
