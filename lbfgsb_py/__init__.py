@@ -1,16 +1,17 @@
 """lbfgsb_py: L-BFGS-B as SciPy runs it, in readable NumPy + Numba, every decision traced.
 
-Public names: :func:`minimize`, :data:`scipy_method`, :class:`Result`,
-:class:`InverseHessianProduct`, :class:`Tracer`, :class:`Trace`, :class:`BreakOn`,
+Public names: :func:`minimize`, :data:`scipy_method`, :func:`fmin_l_bfgs_b` (SciPy's
+entry points), :class:`Result`, :class:`InverseHessianProduct`, :class:`Tracer`, :class:`Trace`, :class:`BreakOn`,
 :data:`SCHEMA_VERSION`, :func:`explain`, :class:`Diagnosis`, :class:`Solver`
 (stepping, ask/tell, checkpoints) and :class:`Replay`.
 """
-from .api import InverseHessianProduct, Result, minimize, scipy_method
+from .api import minimize
 from .explain import Diagnosis, explain
 from .replay import Replay
+from .scipy_compat import InverseHessianProduct, Result, fmin_l_bfgs_b, scipy_method
 from .stepping import Solver
 from .trace import SCHEMA_VERSION, BreakOn, Trace, Tracer
 
-__all__ = ["minimize", "scipy_method", "Result", "InverseHessianProduct", "Tracer", "Trace",
-           "BreakOn", "SCHEMA_VERSION", "explain", "Diagnosis", "Solver", "Replay"]
+__all__ = ["minimize", "scipy_method", "fmin_l_bfgs_b", "Result", "InverseHessianProduct",
+           "Tracer", "Trace", "BreakOn", "SCHEMA_VERSION", "explain", "Diagnosis", "Solver", "Replay"]
 __version__ = "0.1.0"

@@ -6,83 +6,18 @@ The signature and every argument's meaning follow
 so results (x, fun, jac, nit, nfev, njev, status, success, message) are SciPy's
 for the same problem.  ``trace`` and ``variant`` are this package's additions.
 """
-import inspect
+import math
 import numbers
+import sys
 
 import numpy as np
 
 from . import backends, driver, render
 from . import status as st
 from .objective import FD_METHODS, Objective, as_scalar
+from .scipy_compat import (CallbackCall, InverseHessianProduct, Result,  # noqa: F401
+                           expander, scipy_method)
 from .trace import make_tracer
-
-
-class Result(dict):
-    """Optimization result; a dict with attribute access (like ``OptimizeResult``).
-
-    Keys: ``x, fun, jac, nit, nfev, njev, status, success, message, hess_inv``
-    (SciPy's; one deliberate difference: ``fun`` is always f(x) — after a
-    failed line search SciPy returns the last *trial's* f with the previous
-    iterate's x, here kept as ``fun_last_trial``), ``trace`` (the recorded events) and ``last_search`` (start
-    point ``x``, direction ``d``, ``f0`` and slope ``gd`` of the last line
-    search, used by :func:`~lbfgsb_py.explain`).
-    """
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    __setattr__ = dict.__setitem__
-
-    def __repr__(self):
-        keys = ("message", "success", "status", "fun", "x", "nit", "nfev", "njev")
-        body = "\n".join(f"{k:>8}: {self[k]!r}" for k in keys if k in self)
-        return f"{body}\n   trace: {len(self.get('trace') or ())} events"
-
-
-class InverseHessianProduct:
-    """The L-BFGS inverse Hessian H as an operator, exactly as SciPy builds it.
-
-    SciPy's ``LbfgsInvHessProduct`` runs the two-loop recursion [Nocedal &
-    Wright, Alg. 7.4] with H0 = I over the stored pairs *in ring-slot order*
-    (not chronological once more than ``maxcor`` updates were made).  This
-    reproduces it so ``result.hess_inv`` matches SciPy's.
-    """
-
-    def __init__(self, s, y):
-        # Views, not copies (as SciPy): at large n a copy would double the memory peak.
-        self.s = np.asarray(s, dtype=np.float64)
-        self.y = np.asarray(y, dtype=np.float64)
-        n = self.s.shape[1] if self.s.ndim == 2 and self.s.size else len(s[0]) if len(s) else 0
-        self.shape = (n, n)
-        self.rho = 1.0 / np.einsum("ij,ij->i", self.s, self.y)
-
-    def matvec(self, v):
-        """H v for a vector (or an (n, 1) column)."""
-        q = np.array(v, dtype=np.float64).reshape(-1)
-        if q.shape[0] != self.shape[0]:
-            raise ValueError(f"matvec: vector has length {q.shape[0]}, expected {self.shape[0]}")
-        k = self.s.shape[0]
-        alpha = np.empty(k)
-        for i in range(k - 1, -1, -1):
-            alpha[i] = self.rho[i] * np.dot(self.s[i], q)
-            q = q - alpha[i] * self.y[i]
-        for i in range(k):
-            beta = self.rho[i] * np.dot(self.y[i], q)
-            q = q + self.s[i] * (alpha[i] - beta)
-        return q
-
-    def __matmul__(self, v):
-        v = np.asarray(v)
-        if v.ndim == 2:
-            return np.column_stack([self.matvec(col) for col in v.T])
-        return self.matvec(v)
-
-    def todense(self):
-        """The dense n x n matrix H."""
-        return self @ np.eye(self.shape[0])
 
 
 def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
@@ -129,7 +64,7 @@ def minimize(fun, x0, args=(), jac=None, bounds=None, *, maxcor=10,
         x0, lower, upper = x0[~fixed], lower[~fixed], upper[~fixed]
     iprint = render.iprint_from(iprint, disp)
     tracer = render.tracer_for_iprint(make_tracer(trace), iprint)
-    halted = _CallbackState(callback)
+    halted = CallbackCall(callback, expander(fixed, values) if remove else None)
     objective = Objective(fun, x0.shape[0], args, jac, eps, finite_diff_rel_step, lower, upper)
     tracer.open()
     try:
@@ -174,34 +109,6 @@ def result_from(engine, objective, trace):
                                       gd=s.gdold))
 
 
-class _CallbackState:
-    """Call the user's callback as SciPy does; remember a StopIteration."""
-
-    def __init__(self, callback):
-        self.callback = callback
-        self.stopped = False
-        self.wants_result = False
-        if callback is not None:
-            if not callable(callback):
-                raise TypeError(f"callback must be callable, not {type(callback).__name__}")
-            try:
-                params = set(inspect.signature(callback).parameters)
-            except (TypeError, ValueError):
-                params = set()
-            self.wants_result = params == {"intermediate_result"}
-
-    def __call__(self, x, f):
-        try:
-            if self.wants_result:
-                self.callback(intermediate_result=Result(x=x, fun=f))
-            else:
-                self.callback(np.copy(x))
-        except StopIteration:
-            self.stopped = True
-            return True
-        return False
-
-
 def _attach_trace(exc, trace):
     """Keep the trace reachable from an exception raised during the run."""
     try:
@@ -234,6 +141,10 @@ def check_x0(x0):
     return arr.astype(np.float64)
 
 
+#: SciPy's words (``_validate_bounds``) begin our message, for code that matches them.
+BOUNDS_COUNT_MESSAGE = "The number of bounds is not compatible with the length of `x0`:"
+
+
 def parse_bounds(bounds, n):
     """Return (lower, upper) float arrays with -inf/+inf for missing bounds."""
     if bounds is None:
@@ -259,8 +170,9 @@ def parse_bounds(bounds, n):
             raise ValueError(f"bounds[{i}] is {pairs[i]!r}, not a (lo, hi) pair: give one "
                              f"(lo, hi) pair per variable (None for no bound)")
         else:
-            raise ValueError(f"bounds has {len(pairs)} entries but x0 has {n} variables: "
-                             f"give one (lo, hi) pair per variable, or a pair (lb, ub) of arrays")
+            raise ValueError(f"{BOUNDS_COUNT_MESSAGE} bounds has {len(pairs)} entries but x0 "
+                             f"has {n} variables: give one (lo, hi) pair per variable, or a "
+                             f"pair (lb, ub) of arrays")
     lower = _bound_array(lb, n, "lower", -np.inf)
     upper = _bound_array(ub, n, "upper", np.inf)
     bad = np.flatnonzero(lower > upper)
@@ -290,8 +202,9 @@ def _bound_array(values, n, side, missing):
     except ValueError:          # ragged, e.g. a pair inside a pair
         raise TypeError(f"{side} bounds must be numbers or None") from None
     if len(shape) > 1 or int(np.prod(shape)) not in (1, n):
-        raise ValueError(f"{side} bounds have shape {shape} but x0 has {n} "
-                         f"variables: give one {side} bound per variable (or one for all)")
+        raise ValueError(f"{BOUNDS_COUNT_MESSAGE} {side} bounds have shape {shape} but x0 "
+                         f"has {n} variables: give one {side} bound per variable (or one "
+                         f"for all)")
     arr = np.asarray(values)
     if arr.dtype.kind not in "biuf":
         arr = np.array([missing if v is None else v
@@ -318,6 +231,21 @@ def _positive_int(name, value):
         raise ValueError(f"{name} must be at least 1, got {value}")
 
 
+def _limit(name, value):
+    """``maxiter`` / ``maxfun``: any number >= 0, as SciPy takes them (0 and 100.5 too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value} (0 stops after the first "
+                         f"iteration, as in SciPy; math.inf means no limit)")
+
+
+def _integer_limit(value, rounding):
+    """SciPy stops when ``nit >= maxiter`` / ``nfev > maxfun``; the same test on
+    integers needs ``ceil(maxiter)`` / ``floor(maxfun)`` (and no limit for inf)."""
+    return sys.maxsize if value == math.inf else int(rounding(value))
+
+
 def _nonnegative(name, value):
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name} must be a real number, got {value!r}")
@@ -337,16 +265,18 @@ def checked_arguments(x0, args, jac, bounds, *, maxcor, ftol, gtol, eps, maxfun,
                   maxiter=maxiter, maxls=maxls, variant=variant, jac=jac)
     args = args if isinstance(args, tuple) else (args,)     # as SciPy
     jac = None if jac is False else jac                     # SciPy: "None or False"
-    options = dict(maxcor=int(maxcor), maxfun=int(maxfun), maxiter=int(maxiter),
-                   maxls=int(maxls), ftol=ftol, gtol=gtol, variant=variant)
+    options = dict(maxcor=int(maxcor), maxfun=_integer_limit(maxfun, math.floor),
+                   maxiter=_integer_limit(maxiter, math.ceil), maxls=int(maxls), ftol=ftol,
+                   gtol=gtol, variant=variant)
     return x0, lower, upper, args, jac, options
 
 
 def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, jac):
     """One rule per line; each error names the argument, the value and the fix."""
-    for name, value in (("maxcor", maxcor), ("maxfun", maxfun), ("maxiter", maxiter),
-                        ("maxls", maxls)):
+    for name, value in (("maxcor", maxcor), ("maxls", maxls)):
         _positive_int(name, value)
+    for name, value in (("maxfun", maxfun), ("maxiter", maxiter)):
+        _limit(name, value)
     for name, value in (("ftol", ftol), ("gtol", gtol)):
         _nonnegative(name, value)
     if (jac is None or jac is False) and not np.all(np.abs(np.asarray(eps, float)) < np.inf):
@@ -355,8 +285,9 @@ def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, j
         raise ValueError(f"eps must be > 0 (finite-difference step), got {eps!r}")
     if not (jac is None or jac is True or jac is False or callable(jac)
             or isinstance(jac, str) and jac in FD_METHODS):
+        hint = " (complex-step differences are not supported here)" if jac == "cs" else ""
         raise ValueError(f"jac must be a callable, True, None (or False), '2-point' or "
-                         f"'3-point'; got {jac!r}")
+                         f"'3-point'; got {jac!r}{hint}")
     if variant not in ("scipy", "1995"):
         raise ValueError(f"variant must be 'scipy' or '1995', got {variant!r}")
 
@@ -402,23 +333,3 @@ def _restore_fixed(res, fixed, values):
     g = np.full(fixed.shape, np.nan)
     g[~fixed] = res.jac
     res.update(x=x, jac=g, hess_inv=None)
-
-
-def scipy_method(fun, x0, args=(), jac=None, bounds=None, callback=None, hess=None,
-                 hessp=None, constraints=(), **options):
-    """Custom method for SciPy: ``scipy.optimize.minimize(..., method=scipy_method)``.
-
-    ``options`` are :func:`minimize`'s keyword arguments (``maxcor``, ``ftol``,
-    ``gtol``, ``trace`` ...).  SciPy hands the callback over already wrapped;
-    it is called with the intermediate result as SciPy's own methods do.
-    """
-    if constraints:
-        raise ValueError("constraints: L-BFGS-B handles bounds only; use bounds= or "
-                         "another method for general constraints")
-    if hess is not None or hessp is not None:
-        raise ValueError("hess/hessp: L-BFGS-B builds its own Hessian approximation; "
-                         "drop the argument")
-    options.pop("tol", None)
-    wrapped = None if callback is None else (
-        lambda intermediate_result: callback(intermediate_result))
-    return minimize(fun, x0, args, jac, bounds, callback=wrapped, **options)
