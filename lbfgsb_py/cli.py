@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from . import _jit, builtin_problems, render
+from . import backends, builtin_problems, render
 from .trace import Trace, Tracer
 
 EXIT_ERROR = 2
@@ -73,11 +73,12 @@ def cli():
     """Traceable L-BFGS-B: solve, then see every decision the solver took."""
 
 
-def _compile_notice():
-    """Say why the first solve after an install or an update is slow."""
-    if not _jit.KERNELS_CACHED:
+def _compile_notice(n, backend="auto"):
+    """Say why a solve is slow to start: the compiled backend must be compiled first."""
+    if backends.resolve(backend, n) == "compiled" and not backends.compiled_ready():
         click.echo("lbfgsb_py: compiling the Numba kernels (first run after an install or an "
-                   "update: about a minute; cached for later runs) ...", err=True)
+                   "update; cached for later runs; `lbfgsb-py compile` does it ahead) ...",
+                   err=True)
 
 
 # ----------------------------------------------------------------------- demo
@@ -96,7 +97,7 @@ def demo(problem, list_, trace_file, full):
         return
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
-    _compile_notice()
+    _compile_notice(np.size(prob.x0))
     tracer = Tracer(level="full" if full else "iteration", jsonl=trace_file)
     result = prob.solve(trace=tracer)
     click.echo(render.iteration_table(result))
@@ -126,7 +127,7 @@ def variants(problem):
     from .variants import compare_variants
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
-    _compile_notice()
+    _compile_notice(np.size(prob.x0))
     click.echo(str(compare_variants(prob.fun, prob.x0, jac=prob.jac, bounds=prob.bounds,
                                     **prob.options)))
 
@@ -150,6 +151,8 @@ def variants(problem):
 @click.option("--maxcor", type=int, default=10, show_default=True)
 @click.option("--gtol", type=float, default=1e-5, show_default=True)
 @click.option("--ftol", type=float, default=2.220446049250313e-09, show_default=True)
+@click.option("--backend", type=click.Choice(backends.BACKENDS), default="auto",
+              show_default=True, help="reference (NumPy), compiled (Numba) or auto.")
 @click.option("--progress/--no-progress", default=None,
               help="Show iteration, f and projg while running [default: if stderr is a TTY].")
 def run(function, x0, x0_file, jac_path, jac_true, bounds_, trace_file, level, progress,
@@ -165,7 +168,7 @@ def run(function, x0, x0_file, jac_path, jac_true, bounds_, trace_file, level, p
     jac = _jac_option(jac_path, jac_true)
     show = sys.stderr.isatty() if progress is None else progress
     tracer = Tracer(level=level, jsonl=trace_file, callback=Progress() if show else None)
-    _compile_notice()
+    _compile_notice(start.size, options["backend"])
     result = minimize(fun, start, jac=jac, bounds=parse_bounds(bounds_, start.size),
                       trace=tracer, **options)
     click.echo(render.summary_table(result), nl=False)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 # The Moré–Thuente constants of SciPy's L-BFGS-B line search (``ftol``, ``gtol``).
-from .line_search import FTOL as SUFFICIENT_DECREASE
-from .line_search import GTOL as CURVATURE
+from .constants import FTOL as SUFFICIENT_DECREASE
+from .constants import GTOL as CURVATURE
 from .render import as_trace, iteration_events
 
 _INSTALL_HINT = "install the plot extra: pip install 'lbfgsb-py[plot]'"

@@ -113,8 +113,8 @@ class State:
     sty, stmin, stmax, width, width1): ``dcsrch``'s own state.
     """
 
-    def __init__(self, x, nbd, l, u, *, maxcor, ftol, gtol, maxls, maxiter, maxfun,
-                 variant, full_trace=False):
+    def __init__(self, x, nbd, l, u, *, maxcor=10, ftol=2.220446049250313e-09, gtol=1e-05,
+                 maxls=20, maxiter=15000, maxfun=15000, variant="scipy", full_trace=False):
         n, m = x.shape[0], maxcor
         self.n, self.m = n, m
         self.l, self.u, self.nbd = l, u, nbd
@@ -180,6 +180,15 @@ class State:
     def done(self):
         """True once the run has ended."""
         return self.task not in (Task.START, Task.FG, Task.NEW_X)
+
+    @property
+    def iterate(self):
+        """(x, f, g) of the current iterate: while a line search waits for a
+        trial, the point it started from (``xold``, ``fold``, ``gold``); else
+        ``x``, ``f``, ``g``."""
+        if self.task == Task.FG:
+            return self.xold, self.fold, self.gold
+        return self.x, self.f, self.g
 
     def slots(self):
         """Ring rows of the stored pairs, oldest first."""

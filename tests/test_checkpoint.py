@@ -34,7 +34,7 @@ def test_resume_in_new_process_is_bit_identical(tmp_path, jac, cut):
     ref, ref_points = points_of_full_run(ns, jac_obj)
     ns["POINTS"].clear()
     solver = Solver(ns["fun"], ns["X0"], jac=jac_obj, bounds=ns["BOUNDS"], maxcor=3)
-    while solver.engine.nfev < cut:
+    while solver.engine.state.nfev < cut:
         solver.step_evaluation()
     before = len(ns["POINTS"])
     path = tmp_path / "run.npz"

@@ -29,14 +29,6 @@ not_callable = 3
 """
 
 
-@pytest.fixture(autouse=True)
-def kernels_cached(monkeypatch):
-    """As after the first run: no compile notice on stderr (tests that want it set
-    KERNELS_CACHED themselves)."""
-    from lbfgsb_py import _jit
-    monkeypatch.setattr(_jit, "KERNELS_CACHED", True)
-
-
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
@@ -279,19 +271,31 @@ def test_replay_walks_a_trace(tmp_path):
 
 
 @pytest.mark.parametrize("cached", [True, False])
-def test_demo_says_when_the_kernels_must_be_compiled(monkeypatch, cached):
-    from lbfgsb_py import _jit
-    monkeypatch.setattr(_jit, "KERNELS_CACHED", cached)
-    result = invoke("demo")
+def test_run_says_when_the_kernels_must_be_compiled(monkeypatch, tmp_path, cached):
+    from lbfgsb_py import backends
+    monkeypatch.setattr(backends, "compiled_ready", lambda: cached)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "objective.py").write_text(USER_MODULE)
+    result = invoke("run", "objective:fg", "--jac-true", "--backend", "compiled",
+                    "--no-progress", "1", "2")
     assert result.exit_code == 0, result.output
     assert ("compiling the Numba kernels" in result.stderr) is not cached
 
 
-def test_kernels_cached_once_a_solve_has_run():
+def test_demo_starts_on_the_reference_when_nothing_is_compiled(monkeypatch):
+    from lbfgsb_py import backends
+    monkeypatch.setattr(backends, "compiled_ready", lambda: False)
+    result = invoke("demo")
+    assert result.exit_code == 0, result.output
+    assert "compiling" not in result.stderr
+
+
+def test_kernels_cached_once_a_compiled_solve_has_run():
     code = ("import numpy as np, lbfgsb_py; "
-            "lbfgsb_py.minimize(lambda x: (x @ x, 2 * x), np.ones(2), jac=True)")
+            "lbfgsb_py.minimize(lambda x: (x @ x, 2 * x), np.ones(2), jac=True, "
+            "backend='compiled')")
     subprocess.run([sys.executable, "-c", code], check=True)
-    out = subprocess.run([sys.executable, "-c", "from lbfgsb_py import _jit; "
-                          "print(_jit.KERNELS_CACHED)"], check=True, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", "from lbfgsb_py import backends; "
+                          "print(backends.compiled_ready())"], check=True, capture_output=True,
                          text=True).stdout
     assert out.strip() == "True"

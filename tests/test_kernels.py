@@ -7,30 +7,51 @@
 * the small dense factorizations vs NumPy's.
 """
 import copy
-import operator
 
 import numpy as np
 import pytest
 
-from lbfgsb_py import (_dense, _jit, active_set, bounds, cauchy, lbfgs_matrices, line_search,
-                       subspace)
+from lbfgsb_py import bounds, driver
+from lbfgsb_py.compiled import (_dense, _jit, active_set, cauchy, lbfgs_matrices, line_search,
+                                subspace)
+from lbfgsb_py.compiled import bounds as cbounds
+from lbfgsb_py.constants import SUB_BOUNDED, SUB_CONVERGED
+from lbfgsb_py.state import State
 
 
 def memory_from_pairs(n, m, npairs, seed):
-    """An LBFGSMemory filled with pairs (s, A s) from a random SPD A."""
+    """A State whose memory holds pairs (s, A s) from a random SPD A, stored by the
+    compiled update kernel."""
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     a = q @ np.diag(np.logspace(0, 2, n)) @ q.T
-    mem = lbfgs_matrices.LBFGSMemory(n, m)
+    mem = State(np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n), maxcor=m)
     pairs = []
     for _ in range(npairs):
         s = rng.standard_normal(n)
         y = a @ s
         pairs.append((s, y))
         # As after a unit step from gradient 0 to gradient y along d = s.
-        applied, *_, info = mem.add_step(s.copy(), np.zeros(n), y, 1.0, y @ s, 0.0, s @ s)
+        applied, _, _, _, mem.itail, mem.col, mem.head, mem.theta, info = \
+            lbfgs_matrices.add_step_kernel(mem.ws, mem.wy, mem.sy, mem.ss, mem.wt, s.copy(),
+                                           np.zeros(n), y, 1.0, y @ s, 0.0, s @ s, mem.itail,
+                                           mem.iupdat + 1, mem.col, mem.head, mem.theta, 1)
+        mem.iupdat += 1
         assert applied and info == 0
     return mem, pairs[-m:]
+
+
+def dense_B(mem):
+    """The dense B = theta I - W M W' [BLNZ95 (3.2)-(3.3)] of a state's memory."""
+    n = mem.ws.shape[1]
+    B = mem.theta * np.eye(n)
+    S, Y = mem.S, mem.Y
+    SY = S.T @ Y
+    D = np.diag(np.diag(SY))
+    L = np.tril(SY, -1)
+    Minv = np.block([[-D, L.T], [L, mem.theta * S.T @ S]])
+    W = np.hstack([Y, mem.theta * S])
+    return B - W @ np.linalg.solve(Minv, W.T)
 
 
 def dense_bfgs(pairs, theta):
@@ -47,7 +68,7 @@ def test_compact_matrix_equals_dense_recurrence(npairs):
     assert mem.col == min(npairs, 5)
     y_new = pairs[-1][1]
     assert mem.theta == pytest.approx(y_new @ y_new / (pairs[-1][0] @ y_new))
-    np.testing.assert_allclose(mem.dense_B(), dense_bfgs(pairs, mem.theta), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(dense_B(mem), dense_bfgs(pairs, mem.theta), rtol=1e-9, atol=1e-9)
 
 
 def test_bmv_is_middle_matrix_product():
@@ -85,12 +106,12 @@ def cauchy_point(mem, x, g, lo, hi):
     n = x.shape[0]
     nbd, l, u = bounds.encode(lo, hi)
     iwhere = np.zeros(n, np.int64)
-    bounds.initial_status(l, u, nbd, iwhere)
+    cbounds.initial_status(l, u, nbd, iwhere)
     m2 = 2 * mem.m
     work = [np.zeros(m2) for _ in range(4)]
     xcp, d, t = np.zeros(n), np.zeros(n), np.zeros(n)
     iorder = np.zeros(n, np.int64)
-    sbgnrm = bounds.projected_gradient_norm(x, g, l, u, nbd)
+    sbgnrm = cbounds.projected_gradient_norm(x, g, l, u, nbd)
     out = cauchy.cauchy(x, l, u, nbd, g, iwhere, mem.ws, mem.wy, mem.sy, mem.wt, mem.theta,
                         mem.col, mem.head, sbgnrm, xcp, d, t, iorder, *work, np.zeros((0, 6)),
                         np.zeros(n, np.uint64))
@@ -108,19 +129,31 @@ def test_cauchy_point_matches_brute_force(seed):
     g = rng.standard_normal(n) * 3
     xcp, _, _, _, (nseg, info, nbreak, _) = cauchy_point(mem, x, g, lo, hi)
     assert info == 0 and nseg >= 1
-    np.testing.assert_allclose(xcp, brute_force_gcp(x, g, lo, hi, mem.dense_B()), atol=1e-10)
+    np.testing.assert_allclose(xcp, brute_force_gcp(x, g, lo, hi, dense_B(mem)), atol=1e-10)
 
 
-def test_subspace_step_is_dense_reduced_newton_step():
+@pytest.mark.parametrize("case", ["inside", "projected"])
+def test_subspace_step_is_dense_reduced_newton_step(case):
+    """With variables 0 and 1 held at their bounds at the Cauchy point, the reduced
+    gradient and the Newton step over the other variables are the dense ones; the
+    step either stays inside the box or is projected onto it [MN11]."""
     n = 9
     mem, _ = memory_from_pairs(n, 5, 4, seed=7)
     lo, hi = -np.ones(n), np.ones(n)
     x = np.linspace(-0.5, 0.5, n)
-    g = np.r_[5.0, -5.0, np.full(n - 2, 0.01)]   # variables 0, 1 run into bounds
+    g = np.full(n, 0.01)
+    x[0], g[0] = -1.0, 5.0          # at its lower bound, pushed outward: active
+    x[1], g[1] = 1.0, -5.0          # at its upper bound, pushed outward: active
+    if case == "projected":
+        x[2], g[2] = 0.99, -3.0     # pushed toward its upper bound, which is close
     xcp, iwhere, c, (nbd, l, u), _ = cauchy_point(mem, x, g, lo, hi)
-    index, indx2 = np.arange(n), np.zeros(n, np.int64)
+    if case == "projected":         # start the subspace step at x (a Cauchy step of t = 0),
+        xcp, c = x.copy(), np.zeros_like(c)     # so that the Newton step crosses u[2]
+        iwhere[2:] = 0              # only 0 and 1 are at a bound there
+    index, indx2 = np.arange(n, dtype=np.uint64), np.zeros(n, np.uint64)
     nfree, _, _ = active_set.free_variables(index, indx2, iwhere, n, 0, True)
-    free = index[:nfree]
+    free = index[:nfree].astype(np.int64)
+    assert nfree == n - 2 and set(index[nfree:]) == {0, 1}
     wn = np.zeros((2 * mem.m, 2 * mem.m))
     wn1 = np.zeros((4, mem.m, mem.m))
     for k in range(1, mem.col + 1):  # build the inner products pair by pair, as the solver does
@@ -129,19 +162,21 @@ def test_subspace_step_is_dense_reduced_newton_step():
     r, v = np.zeros(n), np.zeros(2 * mem.m)
     assert subspace.reduced_gradient(x, g, mem.ws, mem.wy, mem.sy, mem.wt, xcp, r, c, v, index,
                                      mem.theta, mem.col, mem.head, nfree, True) == 0
-    b = mem.dense_B()
+    b = dense_B(mem)
     rhs = g + b @ (xcp - x)
     np.testing.assert_allclose(r[:nfree], -rhs[free], rtol=1e-9)
     z = xcp.copy()
-    info, iword, alpha, _ = subspace.subspace_step(
+    info, iword, alpha, dd_p = subspace.subspace_step(
         z, r, np.zeros(n), x, g, l, u, nbd, mem.ws, mem.wy, wn, v, index, mem.theta, mem.col,
         mem.head, nfree, 0)
     expected = xcp.copy()
     expected[free] += np.linalg.solve(b[np.ix_(free, free)], -rhs[free])
-    assert info == 0
-    if iword == subspace.SUB_CONVERGED:
+    assert info == 0 and alpha == 1.0
+    if case == "inside":
+        assert iword == SUB_CONVERGED
         np.testing.assert_allclose(z, expected, rtol=1e-8, atol=1e-10)
-    else:  # projected onto the box
+    else:
+        assert iword == SUB_BOUNDED and dd_p <= 0.0 and z[2] == 1.0
         np.testing.assert_allclose(z, np.clip(expected, lo, hi), rtol=1e-8, atol=1e-10)
 
 
@@ -238,12 +273,12 @@ def test_projected_gradient_norm_matches_scipys_loop(seed):
     l = x - rng.uniform(0, 1, n) * (rng.random(n) < 0.5)       # some variables at l or u
     u = x + rng.uniform(0, 1, n) * (rng.random(n) < 0.5)
     expected = projgr_reference(x, g, l, u, nbd)
-    got = bounds.projected_gradient_norm(x, g, l, u, nbd)
+    got = cbounds.projected_gradient_norm(x, g, l, u, nbd)
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
     # Without bounds only g is read: its max |g_i| is the same value, NaN included.
     free = np.zeros(n, np.int64)
     expected = projgr_reference(x, g, l, u, free)
-    got = bounds.projected_gradient_norm(x, g, np.full(n, np.nan), np.full(n, np.nan), free, 1,
+    got = cbounds.projected_gradient_norm(x, g, np.full(n, np.nan), np.full(n, np.nan), free, 1,
                                          False)
     assert (np.isnan(got) and np.isnan(expected)) or got == expected
 
@@ -264,10 +299,9 @@ def test_trial_point_without_bounds_is_the_unclipped_step_to_the_bit():
 def test_engine_accepts_an_integer_f_then_floats():
     """The first tell's f is an int (an exact value): later float values must not be read
     as integers by the kernels' Direct calls (Engine.tell makes f a float)."""
-    from lbfgsb_py.driver import Engine
-
     def run(first_as_int):
-        engine = Engine(np.zeros(3), np.full(3, -np.inf), np.full(3, np.inf))
+        engine = driver.start(np.zeros(3), np.full(3, -np.inf), np.full(3, np.inf),
+                              backend="compiled")
         points, x = [], engine.pending
         while x is not None:
             points.append(x.copy())
@@ -323,7 +357,7 @@ def test_cauchy_p_is_scipys_running_sum_over_moving_variables():
     g = rng.standard_normal(n)
     nbd, l, u = bounds.encode(-np.ones(n), np.ones(n))
     iwhere = np.zeros(n, np.int64)
-    bounds.initial_status(l, u, nbd, iwhere)
+    cbounds.initial_status(l, u, nbd, iwhere)
     p = np.zeros(2 * mem.m)
     cauchy._classify(x, l, u, nbd, g, iwhere, mem.ws, mem.wy, mem.col, mem.head,
                      np.zeros(n), np.zeros(n), np.zeros(n, np.int64), p,
@@ -338,74 +372,58 @@ def test_cauchy_p_is_scipys_running_sum_over_moving_variables():
         assert (p[j], p[mem.col + j]) == (ey, es)
 
 
-def engine_copy(engine):
-    """A stand-in owner with copies of every array an engine lends (same attribute paths)."""
-    from types import SimpleNamespace
-
-    from lbfgsb_py import _lend
-    owner = SimpleNamespace(memory=SimpleNamespace(), ls=SimpleNamespace())
-    for path in _lend.SLOTS:
-        *parents, name = path.split(".")
-        target = getattr(owner, parents[0]) if parents else owner
-        source = getattr(engine, parents[0]) if parents else engine
-        setattr(target, name, getattr(source, name).copy())
-    return owner
-
-
 def test_lent_kernels_are_the_kernels_on_the_same_arrays():
     """search_direction, the line search's step and add_step, called on arrays lent by
     address, give the same results and leave the same bits in every array."""
-    from lbfgsb_py import _lend, direction
-    from lbfgsb_py.driver import Engine
+    from lbfgsb_py.compiled import _lend, direction
 
     n = 40
-    engine = Engine(np.zeros(n), np.full(n, -1.0), np.full(n, 0.5), maxcor=4)
+    engine = driver.start(np.zeros(n), np.full(n, -1.0), np.full(n, 0.5), maxcor=4,
+                          backend="compiled")
     x = engine.pending
     c = np.linspace(-2.0, 2.0, n)
-    while engine.nit < 6:
+    while engine.state.nit < 6:
         x = engine.tell(float(np.sum((x - c) ** 2 * np.arange(1, n + 1))),
                         2 * (x - c) * np.arange(1, n + 1))
-    mem = engine.memory
-    lent, plain = engine_copy(engine), engine_copy(engine)
+    s = engine.state
+    lent, p = copy.deepcopy(s), copy.deepcopy(s)
     table = _lend.Lent(lent).table
-    scalars = (engine.nfree, engine.iter, engine.cnstnd, engine.sbgnrm)
-    memory = (mem.theta, mem.col, mem.head, mem.updatd, mem.iupdat)
+    scalars = (s.nfree, s.iter, s.cnstnd, s.sbgnrm)
+    memory = (s.theta, s.col, s.head, s.updatd, s.iupdat)
     got = direction.search_direction_lent(table, np.zeros(n), *scalars, *memory, 0, 1)
-    p, q = plain, plain.memory
     want = direction.search_direction(
-        p.x, p.l, p.u, p.nbd, p.g, p.iwhere, p.index, p.indx2, *scalars, q.ws, q.wy, q.sy,
-        q.wt, *memory, p.wn, p.wn1, p.z, p.d, np.zeros(n), p.t_break, p.iorder, p.p, p.c,
-        p.wbp, p.v, p.segments, p.r, p.xp, 0, p.ls.t, p.ls.r, 1)
+        p.x, p.l, p.u, p.nbd, p.g, p.iwhere, p.index, p.indx2, *scalars, p.ws, p.wy, p.sy,
+        p.wt, *memory, p.wn, p.wn1, p.z, p.d, np.zeros(n), p.t_break, p.iorder, p.p, p.c,
+        p.wbp, p.v, p.segments, p.r, p.xp, 0, p.xold, p.gold, 1)
     assert got == want
-    got = line_search._slope_and_search_lent(1.5, table, 0.5, 1.0, 0, True, engine.cnstnd, 1)
-    want = line_search._slope_and_search(1.5, p.g, p.d, 0.5, 1.0, 0, True, p.ls.istate,
-                                         p.ls.dstate, p.x, p.ls.t, p.z, p.l, p.u, p.nbd,
-                                         engine.cnstnd, 1)
+    got = line_search.slope_and_search_lent(1.5, table, 0.5, 1.0, 0, True, s.cnstnd, 1)
+    want = line_search._slope_and_search(1.5, p.g, p.d, 0.5, 1.0, 0, True, p.isave, p.dsave,
+                                         p.x, p.xold, p.z, p.l, p.u, p.nbd, s.cnstnd, 1)
     assert got == want
-    step = (0.5, -0.5, -1.0, 1.0, 0, 1, mem.col, mem.head, mem.theta, 1)
+    step = (0.5, -0.5, -1.0, 1.0, 0, 1, s.col, s.head, s.theta, 1)
     got = lbfgs_matrices.add_lent_step_kernel(table, *step)
-    want = lbfgs_matrices.add_step_kernel(q.ws, q.wy, q.sy, q.ss, q.wt, p.d, p.ls.r, p.g,
+    want = lbfgs_matrices.add_step_kernel(p.ws, p.wy, p.sy, p.ss, p.wt, p.d, p.gold, p.g,
                                           *step[:-1], 1)
     assert got == want
-    for path in _lend.SLOTS:
-        get = operator.attrgetter(path)
-        np.testing.assert_array_equal(get(lent), get(plain), err_msg=path)
+    assert lent.first_difference(p) is None
 
 
 def test_lent_refuses_an_array_it_cannot_lend():
-    from lbfgsb_py import _lend
-    from lbfgsb_py.driver import Engine
+    from types import SimpleNamespace
 
-    engine = engine_copy(Engine(np.zeros(5), np.full(5, -1.0), np.full(5, 1.0)))
-    engine.g = np.zeros((5, 2))[:, 0]                       # not contiguous
+    from lbfgsb_py.compiled import _lend
+
+    state = driver.start(np.zeros(5), np.full(5, -1.0), np.full(5, 1.0)).state
+    owner = SimpleNamespace(**{name: getattr(state, name).copy() for name in _lend.SLOTS})
+    owner.g = np.zeros((5, 2))[:, 0]                       # not contiguous
     with pytest.raises(ValueError, match="^g must be a C-contiguous"):
-        _lend.Lent(engine)
-    engine.g = np.zeros(5)
-    engine.ls.istate = np.zeros(2, np.int32)                # 4-byte integers
-    with pytest.raises(ValueError, match="^ls.istate must be a C-contiguous"):
-        _lend.Lent(engine)
-    engine.ls.istate = np.zeros(2, np.int64)
-    lent = _lend.Lent(engine)
-    assert lent.table[_lend.LS_ISTATE, 1] == 2
+        _lend.Lent(owner)
+    owner.g = np.zeros(5)
+    owner.isave = np.zeros(2, np.int32)                    # 4-byte integers
+    with pytest.raises(ValueError, match="^isave must be a C-contiguous"):
+        _lend.Lent(owner)
+    owner.isave = np.zeros(2, np.int64)
+    lent = _lend.Lent(owner)
+    assert lent.table[_lend.ISAVE, 1] == 2
     with pytest.raises(TypeError, match="raw addresses"):
         copy.deepcopy(lent)         # the copy's table would point at the original's arrays

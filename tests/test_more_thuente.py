@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize._dcsrch import DCSRCH
 
-from lbfgsb_py import more_thuente as mt
+from lbfgsb_py.compiled import more_thuente as mt
 
 
 def test_case1_higher_value_brackets():
@@ -61,7 +61,7 @@ def dphi0(a, beta):
 
 
 def run_ours(phi, stp, ftol, gtol, xtol=0.1, stpmax=1e10, limit=100):
-    istate, dstate = mt.new_state()
+    istate, dstate = np.zeros(2, np.int64), np.zeros(13)
     f, g = phi(0.0)
     task, trials = mt.START, []
     for _ in range(limit):
@@ -104,7 +104,7 @@ def test_dcsrch_matches_scipy_trial_by_trial(phi, ftol, gtol, stp0):
 
 
 def test_start_errors():
-    istate, dstate = mt.new_state()
+    istate, dstate = np.zeros(2, np.int64), np.zeros(13)
     assert mt.dcsrch(0.0, 1.0, 1.0, 1e-3, 0.9, 0.1, 0.0, 10.0, mt.START, istate, dstate)[1:3] \
         == (mt.ERROR, mt.ERROR_INITG)
     assert mt.dcsrch(0.0, -1.0, 20.0, 1e-3, 0.9, 0.1, 0.0, 10.0, mt.START, istate, dstate)[1:3] \

@@ -5,6 +5,7 @@ import pytest
 
 import lbfgsb_py
 from lbfgsb_py import driver
+from lbfgsb_py.compiled import backend as compiled
 from validation.bench import Problem
 
 
@@ -15,7 +16,7 @@ def _points(fun, n, bounds, maxcor):
         points.append(x.copy())
         return fun(x)
     res = lbfgsb_py.minimize(recorded, np.zeros(n), jac=True, bounds=bounds, maxcor=maxcor,
-                             maxiter=25, gtol=0, ftol=0, trace="off")
+                             maxiter=25, gtol=0, ftol=0, trace="off", backend="compiled")
     return np.array(points), res
 
 
@@ -28,7 +29,7 @@ def test_threads_change_no_bit(monkeypatch, bounded, maxcor):
     fun = Problem(n, bounded)
     bounds = list(zip(*fun.bounds)) if bounded else None
     serial, res1 = _points(fun, n, bounds, maxcor)
-    monkeypatch.setattr(driver, "PARALLEL_MIN_N", 1)
+    monkeypatch.setattr(compiled, "PARALLEL_MIN_N", 1)
     threaded, res2 = _points(fun, n, bounds, maxcor)
     assert res1.nit == res2.nit == 25
     assert serial.shape == threaded.shape
@@ -37,14 +38,15 @@ def test_threads_change_no_bit(monkeypatch, bounded, maxcor):
 
 
 def test_engine_uses_threads_only_for_large_problems(monkeypatch):
-    small = driver.Engine(np.zeros(10), np.full(10, -np.inf), np.full(10, np.inf))
+    small = driver.start(np.zeros(10), np.full(10, -np.inf), np.full(10, np.inf),
+                         backend="compiled").kernels
     assert small.nparts == 1
-    monkeypatch.setattr(driver, "PARALLEL_MIN_N", 10)
+    monkeypatch.setattr(compiled, "PARALLEL_MIN_N", 10)
     assert small.nparts == numba.get_num_threads()
 
 
 def test_projected_gradient_norm_is_the_same_maximum_on_threads():
-    from lbfgsb_py import bounds as bd
+    from lbfgsb_py.compiled import bounds as bd
     n = 3 * bd.PROJGR_BLOCK + 17          # several blocks, the last one short
     rng = np.random.default_rng(5)
     x, g = rng.uniform(-1, 1, n), rng.standard_normal(n)

@@ -18,8 +18,8 @@ def test_step_by_iteration_matches_minimize():
     stepped = []
     while not solver.done:
         state = solver.step()
-        if state["iteration"] > len(stepped):
-            stepped.append(state["x"])
+        if state.nit > len(stepped):
+            stepped.append(state.iterate[0])
     np.testing.assert_array_equal(np.array(stepped), np.array(iterates))
     res = solver.result()
     assert (res.nit, res.nfev, res.message) == (ref.nit, ref.nfev, ref.message)
@@ -28,13 +28,18 @@ def test_step_by_iteration_matches_minimize():
 
 def test_state_is_inspectable_between_steps():
     solver = Solver(rosen, X0, jac=rosen_der, bounds=BOUNDS)
-    for _ in range(4):
-        state = solver.step()
-    assert state["iteration"] == 4
-    assert state["S"].shape == (5, state["S"].shape[1]) and state["S"].shape[1] >= 1
-    assert np.all(state["xcp"] >= -2) and np.all(state["xcp"] <= 2)
-    assert set(state["bracket"]) == {"stx", "sty", "brackt", "stage"}
-    assert state["pending"] is not None and not state["done"]
+    states = [solver.step() for _ in range(4)]
+    state = states[-1]
+    assert state.nit == 4 and state.nfev == solver.engine.state.nfev
+    assert state.S.shape == (5, 4) and state.Y.shape == state.S.shape
+    # S holds the steps between the iterates, oldest first; xold is the iterate a
+    # waiting line search started from.
+    np.testing.assert_allclose(state.S[:, -1], states[3].xold - states[2].xold, rtol=1e-12)
+    np.testing.assert_allclose(state.Y[:, 1], states[1].gold - states[0].gold, rtol=1e-12)
+    assert np.all(state.xcp >= -2) and np.all(state.xcp <= 2)
+    assert state.task == lbfgsb_py.status.Task.FG and not state.done
+    state.x[:] = 99.0                      # a copy: the run is not touched
+    assert not np.any(solver.engine.state.x == 99.0)
 
 
 def test_ask_tell_matches_minimize():
@@ -72,4 +77,4 @@ def test_solver_checks_arguments_like_minimize():
     with pytest.raises(TypeError, match="fun must be callable"):
         Solver(5, X0)
     solver = Solver(rosen, X0, jac=rosen_der, bounds=BOUNDS, maxcor=5.0)   # integral float
-    assert solver.engine.m == 5 and solver.run().success
+    assert solver.engine.state.m == 5 and solver.run().success
