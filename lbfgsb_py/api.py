@@ -141,8 +141,9 @@ def check_x0(x0):
     return arr.astype(np.float64)
 
 
-#: SciPy's words (``_validate_bounds``) begin our message, for code that matches them.
+#: SciPy's words (``_validate_bounds``) begin our messages, for code that matches them.
 BOUNDS_COUNT_MESSAGE = "The number of bounds is not compatible with the length of `x0`:"
+BOUNDS_ORDER_MESSAGE = "An upper bound is less than the corresponding lower bound:"
 
 
 def parse_bounds(bounds, n):
@@ -178,8 +179,8 @@ def parse_bounds(bounds, n):
     bad = np.flatnonzero(lower > upper)
     if bad.size:
         i = bad[0]
-        raise ValueError(f"bounds[{i}]: lower {lower[i]} > upper {upper[i]}; swap them or "
-                         f"fix the bound")
+        raise ValueError(f"{BOUNDS_ORDER_MESSAGE} bounds[{i}]: lower {lower[i]} > upper "
+                         f"{upper[i]}; swap them or fix the bound")
     bad = np.flatnonzero((lower == np.inf) | (upper == -np.inf))
     if bad.size:
         i = bad[0]
@@ -285,7 +286,8 @@ def check_options(*, maxcor, ftol, gtol, eps, maxfun, maxiter, maxls, variant, j
         raise ValueError(f"eps must be > 0 (finite-difference step), got {eps!r}")
     if not (jac is None or jac is True or jac is False or callable(jac)
             or isinstance(jac, str) and jac in FD_METHODS):
-        hint = " (complex-step differences are not supported here)" if jac == "cs" else ""
+        hint = " (complex-step differences are not supported here)" if (
+            isinstance(jac, str) and jac == "cs") else ""
         raise ValueError(f"jac must be a callable, True, None (or False), '2-point' or "
                          f"'3-point'; got {jac!r}{hint}")
     if variant not in ("scipy", "1995"):
