@@ -214,15 +214,6 @@ class State:
         """Every field as a dict (the arrays themselves, not copies)."""
         return dict(self.__dict__)
 
-    def first_difference(self, other):
-        """The first field whose bits differ from ``other``'s, or None."""
-        mine, theirs = self.fields(), other.fields()
-        for name in sorted(set(mine) | set(theirs)):
-            a, b = mine.get(name), theirs.get(name)
-            if not _same_bits(a, b):
-                return name
-        return None
-
     def __repr__(self):
         return (f"<lbfgsb_py.State n={self.n} m={self.m} task={Task(self.task).name} "
                 f"nit={self.nit} nfev={self.nfev} f={self.f!r} projg={self.sbgnrm!r}>")
@@ -232,13 +223,3 @@ for _name in ARRAY_FIELDS:
     _field = _Array()
     _field.__set_name__(State, _name)
     setattr(State, _name, _field)
-
-
-def _same_bits(a, b):
-    """Equal, with NaNs equal to NaNs of the same bits (arrays compared as bytes)."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-    if isinstance(a, float) and isinstance(b, float):
-        return np.float64(a).tobytes() == np.float64(b).tobytes()
-    return a == b and type(a) is type(b)

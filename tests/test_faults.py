@@ -275,7 +275,7 @@ def test_solver_refuses_to_step_after_the_end():
             step()
     assert solver.ask() is None
     state = solver.step()                  # "to the next iterate or the end": already there
-    assert state["done"] and state["pending"] is None
+    assert state.done and solver.engine.pending is None
     assert solver.run().nfev == solver.result().nfev == res.nfev
 
 

@@ -16,6 +16,7 @@ from lbfgsb_py.compiled import (_dense, _jit, active_set, cauchy, lbfgs_matrices
                                 subspace)
 from lbfgsb_py.compiled import bounds as cbounds
 from lbfgsb_py.constants import SUB_BOUNDED, SUB_CONVERGED
+from lbfgsb_py.differential import first_difference
 from lbfgsb_py.state import State
 
 
@@ -405,7 +406,7 @@ def test_lent_kernels_are_the_kernels_on_the_same_arrays():
     want = lbfgs_matrices.add_step_kernel(p.ws, p.wy, p.sy, p.ss, p.wt, p.d, p.gold, p.g,
                                           *step[:-1], 1)
     assert got == want
-    assert lent.first_difference(p) is None
+    assert first_difference(lent, p) is None
 
 
 def test_lent_refuses_an_array_it_cannot_lend():
