@@ -42,8 +42,10 @@ def assert_same(ref_out, out, ref_state, state, where):
             continue
         a, b = getattr(ref_state, name), getattr(state, name)
         assert bits(a) == bits(b), f"{where}: array {name} differs"
-    assert ref_state.first_difference(state) is None, (
-        f"{where}: field {ref_state.first_difference(state)} differs")
+    mine, theirs = ref_state.fields(), state.fields()
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        assert bits(mine[name]) == bits(theirs[name]), f"{where}: field {name} differs"
 
 
 class Differential:
@@ -170,25 +172,32 @@ def test_bounded_rosenbrock():
 
 
 @pytest.mark.parametrize("variant", ["scipy", "1995"])
-def test_box_quadratic_many_active_bounds(variant):
-    n = 60
-    seen = {"projected": 0, "backtracked": 0, "uphill": 0, "wrapped": 0, "skipped": 0}
-    for seed in range(4):
-        state, calls = run(quadratic(n, seed), np.zeros(n), -np.ones(n), np.ones(n),
-                           maxcor=3, variant=variant, maxiter=60)
+def test_box_quadratics_with_many_active_bounds(variant):
+    seen = {"projected": 0, "backtracked": 0, "uphill": 0}
+    for n, cond, maxcor, seed in ((60, 1e3, 3, 0), (30, 1e8, 5, 0)):
+        state, calls = run(quadratic(n, seed, cond), np.zeros(n), -np.ones(n), np.ones(n),
+                           maxcor=maxcor, variant=variant, maxiter=60)
         assert np.count_nonzero(state.iwhere > 0) > n // 4                 # many active bounds
+        assert max(iupdat for *_, iupdat in calls) > maxcor                # the ring wrapped
         for out in returned(calls, "search_direction"):
-            alpha, dd_p = out[10], out[11]
-            seen["projected"] += out[9] == SUB_BOUNDED and alpha == 1.0 and dd_p <= 0.0
+            iword, alpha, dd_p = out[9], out[10], out[11]
+            seen["projected"] += iword == SUB_BOUNDED and alpha == 1.0 and dd_p <= 0.0
             seen["backtracked"] += alpha < 1.0
             seen["uphill"] += dd_p > 0.0
-        seen["wrapped"] += max(iupdat for *_, iupdat in calls) > 3
-        seen["skipped"] += sum(not out[0] for out in returned(calls, "add_step"))
-    assert seen["backtracked"] and seen["wrapped"]
+    assert seen["backtracked"]
     if variant == "scipy":
         assert seen["projected"] and seen["uphill"]        # [MN11] projection, then its fallback
     else:
         assert not seen["projected"] and not seen["uphill"]
+
+
+def test_concave_problem_skips_pairs():
+    """Negative curvature along the step: s'y <= eps (-s'g), the pair is not stored."""
+    def concave(x):
+        return float(-np.sum(x ** 2) + 0.1 * np.sum(np.sin(5 * x))), -2 * x + 0.5 * np.cos(5 * x)
+    n = 20
+    state, calls = run(concave, np.linspace(-0.3, 0.3, n), -np.ones(n), np.ones(n), maxcor=3)
+    assert any(not out[0] for out in returned(calls, "add_step"))
 
 
 def test_initial_status_and_projected_gradient_edge_values():
@@ -223,7 +232,8 @@ def test_dcstep_every_case_matches():
         dx, dy, dp = rng.standard_normal(3)
         brackt = bool(rng.integers(2))
         args = (stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, 0.0, 5.0)
-        ref = more_thuente.dcstep(*map(_f64, args))
+        with np.errstate(all="ignore"):        # as the entry points run the modules
+            ref = more_thuente.dcstep(*map(_f64, args))
         out = c_more_thuente.dcstep(*args)
         assert bits(tuple(_py(v) for v in ref)) == bits(out), args
         cases.add(out[-1])
@@ -247,8 +257,9 @@ def test_dcsrch_sequences_match():
         for _ in range(30):
             out = c_more_thuente.dcsrch(f, g, stp, FTOL, GTOL, XTOL, STPMIN, stpmax, task,
                                         isave, dsave)
-            ref = more_thuente.dcsrch(f, g, stp, FTOL, GTOL, XTOL, STPMIN, stpmax, task,
-                                      risave, rdsave)
+            with np.errstate(all="ignore"):
+                ref = more_thuente.dcsrch(f, g, stp, FTOL, GTOL, XTOL, STPMIN, stpmax, task,
+                                          risave, rdsave)
             assert bits((float(ref[0]),) + ref[1:]) == bits(out)
             assert bits(isave) == bits(risave) and bits(dsave) == bits(rdsave)
             stp, task = out[0], out[1]
@@ -268,6 +279,7 @@ def _py(v):
 
 
 # ------------------------------------------------------------------ blas
+@np.errstate(all="ignore")
 def test_dot_matches_ddot_grouping():
     rng = np.random.default_rng(11)
     for n in list(range(0, 40)) + [100, 1000, 1001]:
@@ -277,10 +289,11 @@ def test_dot_matches_ddot_grouping():
     assert bits(float(blas.dot(z, np.ones(20)))) == bits(_dense.dot(z, np.ones(20)))
 
 
+@np.errstate(all="ignore")
 def test_norm2_is_the_compiled_norm():
     rng = np.random.default_rng(13)
     vectors = [np.zeros(5), -np.zeros(3), np.array([np.nan, 1.0]), np.array([1.0, -np.inf]),
-               np.array([np.inf, np.nan]), np.array([5e-324, 5e-324]), np.array([1e308, 1e308]),
+               np.array([np.inf, np.nan]), np.array([2e-308, 1e-320]), np.array([1e308, 1e308]),
                np.array([3.0, 4.0]), np.full(17, 1e-200), np.full(33, 1e200)]
     for n in (1, 2, 7, 16, 31, 100, 1000):
         for scale in (1e-300, 1e-160, 1e-20, 1.0, 1e20, 1e160, 1e300):
@@ -294,6 +307,16 @@ def test_norm2_is_the_compiled_norm():
         assert bits(float(blas.norm2(v))) == bits(c_line_search.norm2(v)), v
 
 
+def test_norm2_of_subnormal_vectors():
+    """Largest entry below 2^-1023: the compiled norm2 returns NaN (its scale
+    2^-floor(log2 max) overflows); the reference scales with ldexp."""
+    tiny = 2.0 ** -1070
+    assert blas.norm2(np.array([3 * tiny, 4 * tiny])) == 5 * tiny
+    assert blas.norm2(np.array([5e-324, 5e-324])) == 5e-324          # sqrt(2) 2^-1074 rounds down
+    assert blas.norm2(np.array([5e-324, -1e-320])) == 1e-320
+
+
+@np.errstate(all="ignore")
 def test_cholesky_and_triangular_solves_match():
     rng = np.random.default_rng(17)
     for k in range(1, 12):

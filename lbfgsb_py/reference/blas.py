@@ -125,17 +125,17 @@ def norm2(a):
     big = max_abs(a)
     if big != big or big == 0.0 or big == np.inf:
         return big
-    scale = np.float64(1.0)
+    k = 0                                 # the entries are scaled by 2^-k
     if not 2.0 ** -400 < big < 2.0 ** 400:
-        scale = 2.0 ** -np.floor(np.log2(big))
-    p, e = exact_squares(a * scale)
+        k = int(np.floor(np.log2(big)))
+    p, e = exact_squares(np.ldexp(a, -k))
     terms = p.tolist() + e.tolist()
     hi = np.float64(math.fsum(terms))
     lo = np.float64(math.fsum(terms + [-float(hi)]))
     root = np.sqrt(hi + lo)
     rr, err = two_product(root, root)
     root = root + ((hi - rr) - err + lo) / (2.0 * root)
-    return root / scale
+    return np.ldexp(root, k)
 
 
 # ---------------------------------------------------------------- dpotrf, dtrtrs
