@@ -30,34 +30,40 @@ class Agreement:
     """What :func:`compare_backends` found.
 
     ``evaluations``: evaluations after which both states were compared;
-    ``field`` / ``evaluation``: the first field that differed and after which
-    evaluation (``None`` when every comparison agreed); ``message``: how the
-    run ended (the reference's).
+    ``fields`` / ``evaluation``: the fields that differed at the first
+    comparison that found a difference, and after which evaluation (empty and
+    ``None`` when every comparison agreed); ``message``: how the run ended
+    (the reference's).
     """
 
     evaluations: int
-    field: str | None
+    fields: tuple
     evaluation: int | None
     message: str
 
     @property
     def identical(self):
-        return self.field is None
+        return not self.fields
 
     def __str__(self):
         if self.identical:
             return f"identical after each of {self.evaluations} evaluations ({self.message})"
-        return (f"first difference after evaluation {self.evaluation}: state.{self.field} "
+        names = ", ".join(f"state.{name}" for name in self.fields)
+        return (f"first difference after evaluation {self.evaluation}: {names} "
                 f"(the {self.evaluations - 1} evaluations before agreed)")
 
 
-def first_difference(a, b, skip=WORKSPACE):
-    """The first field (alphabetically) whose bits differ between states a and b."""
+def differences(a, b, skip=WORKSPACE):
+    """The fields whose bits differ between states a and b, alphabetically."""
     fa, fb = a.fields(), b.fields()
-    for name in sorted(set(fa) | set(fb)):
-        if name not in skip and not _same_bits(fa.get(name), fb.get(name)):
-            return name
-    return None
+    return tuple(name for name in sorted(set(fa) | set(fb))
+                 if name not in skip and not _same_bits(fa.get(name), fb.get(name)))
+
+
+def first_difference(a, b, skip=WORKSPACE):
+    """The first field (alphabetically) whose bits differ between states a and b, or None."""
+    found = differences(a, b, skip)
+    return found[0] if found else None
 
 
 def _same_bits(a, b):
@@ -80,14 +86,14 @@ def compare_backends(fun, x0, args=(), jac=None, bounds=None, *, eps=1e-8,
                for name in ("reference", "compiled")]
     ref, cmp = engines
     count = 0
-    field = first_difference(ref.state, cmp.state)
-    while field is None and not ref.done:
+    fields = differences(ref.state, cmp.state)
+    while not fields and not ref.done:
         f, g = objective(ref.pending)
         count += 1
         for engine in engines:
             engine.tell(f, g, objective.nfev)
-        field = first_difference(ref.state, cmp.state)
-    return Agreement(count, field, count if field else None, ref.state.message)
+        fields = differences(ref.state, cmp.state)
+    return Agreement(count, fields, count if fields else None, ref.state.message)
 
 
 _DEFAULTS = {name: p.default for name, p in inspect.signature(minimize).parameters.items()
