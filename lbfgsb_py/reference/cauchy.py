@@ -185,7 +185,7 @@ def generalized_cauchy_point(state):
     d[:] = np.where(moving, -s.g, 0.0)
     movers = np.flatnonzero(moving)
     s.indx2[:movers.shape[0]] = movers
-    f1 = running_difference(0.0, d[movers] * d[movers])          # f' = -d'd
+    f1 = running_difference(0.0, s.g[movers] * s.g[movers])      # f' = -d'd = -g'g
     variables, t_vars, stays = breakpoints(x, s.l, s.u, s.nbd, d, moving)
     nbreak = variables.shape[0]
     iorder[:nbreak], t[:nbreak] = variables, t_vars
