@@ -116,7 +116,8 @@ class InverseHessianProduct:
     Alg. 7.4] with H0 = I over the stored pairs ``sk``, ``yk`` *in ring-slot order*
     (not chronological once more than ``maxcor`` updates were made).  With SciPy
     importable every instance *is* one (SciPy's methods, our pairs), so it is a
-    ``LinearOperator`` and equal to SciPy's to the bit.  Without SciPy this class
+    ``LinearOperator`` and equal to SciPy's to the bit (plus ``T``, ``H``,
+    ``rmatvec``: SciPy's raise ``NotImplementedError``, ours give H v).  Without SciPy this class
     offers the same attributes: ``sk``, ``yk``, ``rho``, ``n_corrs``, ``shape``,
     ``dtype``, ``ndim``, ``matvec``, ``matmat``, ``rmatvec``, ``__call__``, ``dot``,
     ``@``, ``todense()``, ``T``, ``H``, ``transpose()``, ``adjoint()`` (H is
@@ -125,7 +126,8 @@ class InverseHessianProduct:
 
     def __new__(cls, *args, **kwargs):
         flavour = _with_scipy_base(cls, "scipy.optimize", "LbfgsInvHessProduct", True,
-                                   __init__=cls.__init__, _start=_scipy_start)
+                                   __init__=cls.__init__, _start=_scipy_start,
+                                   _adjoint=_symmetric, _transpose=_symmetric)
         return object.__new__(flavour)
 
     def __init__(self, sk, yk):
@@ -203,6 +205,12 @@ class InverseHessianProduct:
 
     adjoint = transpose
     T = H = property(transpose)
+
+
+def _symmetric(self):
+    """H is symmetric: its transpose and adjoint are H (SciPy's own operator has
+    neither, its ``T @ v`` raises ``NotImplementedError``)."""
+    return self
 
 
 def _scipy_start(self, sk, yk):
