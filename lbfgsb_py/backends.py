@@ -12,12 +12,19 @@ Both give the same bits at every evaluation (the differential runner,
 :mod:`lbfgsb_py.differential`, checks it).  ``"auto"`` takes the compiled
 backend when its machine code is on disk or the problem has at least
 :data:`AUTO_COMPILED_MIN_N` variables (it then waits for the compilation,
-with a notice), and the reference otherwise.
+with a notice), and the reference otherwise.  In that last case it also starts
+compiling the compiled backend in a separate, detached process
+(``lbfgsb-py compile --quiet``) so that later runs find it ready: at most one
+such process runs at a time per installation (a lock file in the cache
+directory), a failure there never touches the solve, and the environment
+variable ``LBFGSB_PY_BACKGROUND_COMPILE=0`` switches it off.
 
 Each backend offers, bound to a run's :class:`~lbfgsb_py.state.State`, the
 five steps the driver calls: ``initial_status()``, ``projected_gradient_norm()``,
 ``search_direction()``, ``line_search_step(f, first)`` and ``add_step()``.
 """
+import os
+import subprocess
 import sys
 
 BACKENDS = ("auto", "reference", "compiled")
@@ -50,7 +57,31 @@ def resolve(name, n):
         return check(name)
     if n >= AUTO_COMPILED_MIN_N or compiled_ready():
         return "compiled"
+    start_background_compile()
     return "reference"
+
+
+#: The environment variable that switches the background compilation off ("0").
+BACKGROUND_COMPILE = "LBFGSB_PY_BACKGROUND_COMPILE"
+
+
+def start_background_compile():
+    """Start ``lbfgsb-py compile --quiet`` in a detached process, unless switched off
+    or one is running already; return whether one was started."""
+    if os.environ.get(BACKGROUND_COMPILE, "1") == "0":
+        return False
+    from .compiled import _cache
+    if not _cache.acquire_lock():
+        return False
+    try:
+        subprocess.Popen([sys.executable, "-m", "lbfgsb_py", "compile", "--quiet",
+                          "--release-lock"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    except OSError:
+        _cache.release_lock()
+        return False
+    return True
 
 
 class ReferenceKernels:

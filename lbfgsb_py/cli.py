@@ -81,6 +81,41 @@ def _compile_notice(n, backend="auto"):
                    err=True)
 
 
+# -------------------------------------------------------------------- compile
+@cli.command("compile")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--release-lock", is_flag=True, hidden=True,
+              help="Give back the background-compilation lock at the end.")
+def compile_(quiet, release_lock):
+    """Compile the compiled backend's kernels now (for images and CI), with progress.
+
+    Without it the first run that uses the compiled backend compiles them.
+    """
+    from .compiled import _cache
+    try:
+        start = time.perf_counter()
+        _compile_all(quiet)
+        if not quiet:
+            click.echo(f"compiled in {time.perf_counter() - start:.1f} s; cached under "
+                       f"{_cache.CACHE}")
+    finally:
+        if release_lock:
+            _cache.release_lock()
+
+
+def _compile_all(quiet):
+    from .compiled.backend import STEPS, compile_all
+    if quiet:
+        compile_all()
+        return
+    with click.progressbar(length=len(STEPS), label="compiling", file=sys.stderr,
+                           show_eta=False, show_percent=False, show_pos=True,
+                           item_show_func=lambda label: label) as bar:
+        def report(label):
+            bar.update(1, label)
+        compile_all(report)
+
+
 # ----------------------------------------------------------------------- demo
 @cli.command()
 @click.argument("problem", required=False, default="rosenbrock")

@@ -1,9 +1,17 @@
-"""Shared helpers: run SciPy and lbfgsb_py on the same problem, recording every x."""
-import numpy as np
-import pytest
-from scipy.optimize import minimize as scipy_minimize
+"""Shared helpers: run SciPy and lbfgsb_py on the same problem, recording every x.
 
-import lbfgsb_py
+The suite never starts the background compilation of the compiled backend
+(tests of it switch it back on where they need it).
+"""
+import os
+
+os.environ.setdefault("LBFGSB_PY_BACKGROUND_COMPILE", "0")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy.optimize import minimize as scipy_minimize  # noqa: E402
+
+import lbfgsb_py  # noqa: E402
 
 
 class Recorder:

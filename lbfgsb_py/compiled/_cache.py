@@ -10,11 +10,17 @@ stored beside the cache, catches that.  This module imports no Numba, so the
 package can ask whether compiled code is ready without paying for Numba's import.
 """
 import hashlib
+import os
+import time
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 CACHE = PACKAGE / "__pycache__"
 STAMP = CACHE / "kernels.sha256"
+#: Held while a background compilation runs (one at a time per installation).
+LOCK = CACHE / "compile.lock"
+#: A lock older than this (seconds) is taken to be left by a process that died.
+STALE_LOCK = 900
 
 
 def _digest():
@@ -46,3 +52,26 @@ def drop_stale():
     except OSError:
         return True  # read-only install: nothing to clean, nothing can go stale
     return False
+
+
+def acquire_lock():
+    """Take :data:`LOCK`; True if taken, False if another compilation holds it (or
+    the cache directory cannot be written)."""
+    try:
+        CACHE.mkdir(exist_ok=True)
+        if LOCK.exists() and time.time() - LOCK.stat().st_mtime > STALE_LOCK:
+            LOCK.unlink(missing_ok=True)
+        fd = os.open(LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except OSError:
+        return False
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    return True
+
+
+def release_lock():
+    """Give :data:`LOCK` back."""
+    try:
+        LOCK.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -5,7 +5,9 @@ arguments and results as :mod:`lbfgsb_py.reference`) and runs each as one
 compiled call on the state's arrays, lent by address (:mod:`._lend`).
 """
 import numba
+import numpy as np
 
+from ..state import State
 from . import bounds, direction, lbfgs_matrices, line_search
 from ._jit import Direct
 from ._lend import Lent
@@ -63,3 +65,22 @@ class Kernels:
         s = self.state
         return self._add_step.call(self.lent.table, s.stp, s.gd, s.gdold, s.dtd, s.itail,
                                    s.iupdat + 1, s.col, s.head, s.theta, self.nparts)
+
+
+#: What :func:`compile_all` compiles, in order: (label, how to call it on Kernels).
+STEPS = (("bound status", lambda k: k.initial_status()),
+         ("projected gradient", lambda k: k.projected_gradient_norm()),
+         ("search direction", lambda k: k.search_direction()),
+         ("line search", lambda k: k.line_search_step(1.0, True)),
+         ("BFGS update", lambda k: k.add_step()))
+
+
+def compile_all(report=None):
+    """Compile (or load from the cache) every kernel a run calls, with the argument
+    types a run passes; ``report(label)`` is called before each of :data:`STEPS`."""
+    state = State(np.zeros(2), np.array([2, 0]), np.array([-1.0, 0.0]), np.array([1.0, 0.0]))
+    kernels = Kernels(state)
+    for label, call in STEPS:
+        if report is not None:
+            report(label)
+        call(kernels)
