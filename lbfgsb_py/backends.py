@@ -18,6 +18,8 @@ compiling the compiled backend in a separate, detached process
 such process runs at a time per installation (a lock file in the cache
 directory), a failure there never touches the solve, and the environment
 variable ``LBFGSB_PY_BACKGROUND_COMPILE=0`` switches it off.
+``LBFGSB_PY_BACKEND=reference`` (or ``compiled``) makes "auto" mean that
+backend for every run of the process.
 
 Each backend offers, bound to a run's :class:`~lbfgsb_py.state.State`, the
 five steps the driver calls: ``initial_status()``, ``projected_gradient_norm()``,
@@ -51,8 +53,17 @@ def compiled_ready():
     return _cache.is_ready()
 
 
+#: The environment variable that makes ``"auto"`` mean one backend ("reference" or
+#: "compiled") for every run of the process.
+CHOICE = "LBFGSB_PY_BACKEND"
+
+
 def resolve(name, n):
     """``"reference"`` or ``"compiled"`` for a problem of n variables."""
+    if name == "auto" and os.environ.get(CHOICE):
+        name = os.environ[CHOICE]
+        if name not in ("reference", "compiled"):
+            raise ValueError(f"{CHOICE} must be 'reference' or 'compiled', got {name!r}")
     if name != "auto":
         return check(name)
     if n >= AUTO_COMPILED_MIN_N or compiled_ready():

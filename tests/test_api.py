@@ -92,8 +92,9 @@ def test_solve_without_jit_is_identical():
     code = ("import numpy as np, lbfgsb_py; from scipy.optimize import rosen, rosen_der; "
             "r = lbfgsb_py.minimize(rosen, [1.3, 0.7, 0.8, 1.9], jac=rosen_der, "
             "bounds=[(-2, 2)] * 4); print(repr(r.x.tolist()), r.nfev, r.message)")
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", LBFGSB_PY_BACKEND="compiled")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.strip()
-    ref = lbfgsb_py.minimize(rosen, [1.3, 0.7, 0.8, 1.9], jac=rosen_der, bounds=[(-2, 2)] * 4)
+    ref = lbfgsb_py.minimize(rosen, [1.3, 0.7, 0.8, 1.9], jac=rosen_der, bounds=[(-2, 2)] * 4,
+                             backend="compiled")
     assert out == f"{ref.x.tolist()!r} {ref.nfev} {ref.message}"

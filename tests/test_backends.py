@@ -25,6 +25,16 @@ def test_auto_takes_compiled_code_when_ready_or_the_problem_is_large(monkeypatch
     assert backends.resolve("compiled", 1) == "compiled"
 
 
+def test_the_environment_can_choose_for_auto(monkeypatch):
+    monkeypatch.setenv(backends.CHOICE, "reference")
+    assert backends.resolve("auto", 10 ** 7) == "reference"
+    assert backends.resolve("compiled", 5) == "compiled"
+    monkeypatch.setenv(backends.CHOICE, "fast")
+    with pytest.raises(ValueError, match="LBFGSB_PY_BACKEND must be 'reference' or "
+                                         "'compiled', got 'fast'"):
+        backends.resolve("auto", 5)
+
+
 def test_an_unknown_backend_is_a_clear_error():
     with pytest.raises(ValueError, match="backend must be one of 'auto', 'reference', "
                                          "'compiled', got 'numba'"):

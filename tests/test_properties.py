@@ -299,7 +299,9 @@ def fixed_problem_report():
     return lines
 
 
-def test_jit_and_plain_python_give_identical_runs():
+def test_jit_and_plain_python_give_identical_runs(monkeypatch):
+    """The compiled backend's kernels, compiled and run as plain Python."""
+    monkeypatch.setenv("LBFGSB_PY_BACKEND", "compiled")
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     out = subprocess.run([sys.executable, str(Path(__file__).resolve())], env=env,
                          capture_output=True, text=True, check=True, timeout=300)
