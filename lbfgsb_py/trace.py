@@ -665,8 +665,10 @@ class BreakOn:
     """A sink that drops into the debugger (``breakpoint()``) on chosen events.
 
     ``Tracer(callback=BreakOn("line_search_trial", when=lambda e: e.f > 1e6))``
-    stops at the first trial with a huge f; the event is the local ``event``
-    and the solver state is one frame up (``up`` in pdb: ``self`` is the engine).
+    stops at the first trial with a huge f; the event is the local ``event``.
+    Events reach the sinks when the solver's step is done (the in-memory trace
+    excepted), so the engine is two frames up (``up 2`` in pdb: ``self`` is the
+    engine, ``self.state`` the run's :class:`~lbfgsb_py.state.State` after the step).
     """
 
     def __init__(self, *kinds, when=None):

@@ -1,0 +1,35 @@
+"""The Python examples in the docs run as written."""
+import re
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.parametrize("page", ["reading-the-code.md"])
+def test_python_blocks_run(page, capsys):
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, page, "exec"), {})
+    assert capsys.readouterr().out.strip()
+
+
+def test_the_pdb_walk_stops_in_the_cauchy_search(monkeypatch):
+    import io
+    import pdb
+    import sys
+
+    import lbfgsb_py
+    from lbfgsb_py.builtin_problems import get
+    p = get("rosenbrock")
+    solver = lbfgsb_py.Solver(p.fun, p.x0, jac=p.jac, bounds=p.bounds, backend="reference")
+    solver.step()
+    commands = ("from lbfgsb_py.reference.cauchy import generalized_cauchy_point\n"
+                "break generalized_cauchy_point\ncontinue\np 'nfev', state.nfev\ncontinue\n")
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(commands))
+    pdb.Pdb(stdin=sys.stdin, stdout=out).runcall(solver.step)
+    text = out.getvalue()
+    assert "generalized_cauchy_point()" in text and "('nfev', 4)" in text
