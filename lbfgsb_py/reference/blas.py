@@ -31,24 +31,42 @@ import numpy as np
 
 
 # ---------------------------------------------------------------- running sums
-def running_sum(terms, start=0.0, axis=-1):
-    """start + terms[0] + terms[1] + ..., added left to right along ``axis``.
+def running_sum(terms, axis=-1, start=None):
+    """0.0 + terms[0] + terms[1] + ..., added left to right along ``axis``.
 
-    With a 2-D ``terms`` every row (``axis=-1``) or column (``axis=0``) is its
-    own running sum; ``start`` is a scalar or one start per sum.
+    A 2-D (3-D) ``terms`` gives one running sum per row (``axis=-1``) or per
+    column (``axis=0``).  ``start``: add the terms to it instead of 0.0 (a
+    scalar, or one start per sum).
+
+    ``np.add.accumulate`` adds left to right; started from the first term
+    instead of 0.0 it differs only in the sign of a zero (0.0 + (-0.0) is 0.0),
+    so adding 0.0 at the end gives the sum from 0.0 exactly.
     """
-    terms = np.moveaxis(np.asarray(terms, dtype=np.float64), axis, 0)
-    first = np.broadcast_to(np.asarray(start, dtype=np.float64), terms.shape[1:])
-    column = np.concatenate((first[np.newaxis], terms), axis=0)
-    return np.add.accumulate(column, axis=0)[-1]
+    terms = np.asarray(terms, dtype=np.float64)
+    if start is not None:
+        return _accumulate(np.add, start, terms, axis)
+    if terms.shape[axis] == 0:
+        return np.zeros(np.delete(terms.shape, axis % terms.ndim))
+    partial = np.add.accumulate(terms, axis=axis)
+    return (partial[-1] if axis == 0 else partial[..., -1]) + 0.0
 
 
-def running_difference(start, terms, axis=0):
-    """start - terms[0] - terms[1] - ..., subtracted left to right along ``axis``."""
-    terms = np.moveaxis(np.asarray(terms, dtype=np.float64), axis, 0)
-    first = np.broadcast_to(np.asarray(start, dtype=np.float64), terms.shape[1:])
-    column = np.concatenate((first[np.newaxis], terms), axis=0)
-    return np.subtract.accumulate(column, axis=0)[-1]
+def running_difference(start, terms):
+    """start - terms[0] - terms[1] - ..., subtracted left to right (along axis 0;
+    rows of a 2-D ``terms`` are subtracted from a row ``start``)."""
+    return _accumulate(np.subtract, start, np.asarray(terms, dtype=np.float64), 0)
+
+
+def _accumulate(op, start, terms, axis):
+    """start op terms[0] op terms[1] ... along axis 0 or -1, left to right."""
+    if terms.shape[axis] == 0:
+        return np.array(start, dtype=np.float64)
+    column = terms.copy()
+    if axis == 0:
+        column[0] = op(start, column[0])
+        return op.accumulate(column, axis=0)[-1]
+    column[..., 0] = op(start, column[..., 0])
+    return op.accumulate(column, axis=-1)[..., -1]
 
 
 # ---------------------------------------------------------------- ddot
@@ -167,16 +185,18 @@ def solve_upper_transposed(R, b):
     """Solve R'x = b in place (``dtrtrs('U', 'T')``), R upper.
 
     x_j = (b_j - sum_{p<j} R[p, j] x_p) / R[j, j], the terms subtracted in
-    increasing p.  ``b`` may be a matrix: its rows are then solved together
-    (several right-hand sides, one per column).  Returns 0, or j+1 (and b
-    untouched) when R[j, j] = 0.
+    increasing p: column by column, as soon as x_p is known its terms leave
+    every later b_j (the same subtractions, in the same order, as row by row).
+    ``b`` may be a matrix: its rows are then solved together (several
+    right-hand sides, one per column).  Returns 0, or j+1 (and b untouched)
+    when R[j, j] = 0.
     """
     info = _zero_pivot(R)
     if info:
         return info
-    for j in range(R.shape[0]):
-        coef = R[:j, j].reshape((j,) + (1,) * (b.ndim - 1))
-        b[j] = running_difference(b[j], coef * b[:j]) / R[j, j]
+    for p in range(R.shape[0]):
+        b[p] = b[p] / R[p, p]
+        b[p + 1:] -= np.multiply.outer(R[p, p + 1:], b[p])
     return 0
 
 

@@ -70,11 +70,14 @@ def formt(wt, sy, ss, col, theta):
     k < i of (sy[i, k] sy[j, k]) / sy[k, k].  Returns 0, or -3 when T is not
     positive definite (SciPy ``formt``; the caller resets the memory).
     """
-    Dg = np.diagonal(sy)[:col]
-    wt[0, :col] = theta * ss[0, :col]
-    for i in range(1, col):
-        ldl = running_sum(sy[i, :i] * sy[i:col, :i] / Dg[:i])
-        wt[i, i:col] = ldl + theta * ss[i, i:col]
+    SY, Dg = sy[:col, :col], np.diagonal(sy)[:col]
+    # terms[i, j, k] = (sy[i, k] sy[j, k]) / sy[k, k] for k < i, then zeros.
+    i, k = np.arange(col)[:, None, None], np.arange(col)[None, None, :]
+    terms = np.where(k < i, SY[:, None, :] * SY[None, :, :] / Dg, 0.0)
+    T = running_sum(terms) + theta * ss[:col, :col]
+    T[0] = theta * ss[0, :col]                       # row 0: no L D^{-1} L' term
+    upper = np.triu(np.ones((col, col), dtype=bool))
+    wt[:col, :col] = np.where(upper, T, wt[:col, :col])
     if cholesky_upper(wt[:col, :col]) != 0:
         return -3
     return 0
