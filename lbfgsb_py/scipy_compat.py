@@ -281,11 +281,7 @@ def wrap_callback(callback):
     """
     if callback is None:
         return None
-    try:
-        parameters = set(inspect.signature(callback).parameters)
-    except (TypeError, ValueError):     # builtins without a signature: the x form
-        parameters = set()
-    if parameters == {"intermediate_result"}:
+    if _parameters(callback) == {"intermediate_result"}:
         def wrapped(result):
             return callback(intermediate_result=result)
     else:
@@ -293,6 +289,19 @@ def wrap_callback(callback):
             return callback(np.copy(result.x))
     wrapped.stop_iteration = False
     return wrapped
+
+
+def _parameters(callback):
+    """The callback's parameter names; annotations are not evaluated (Python 3.14
+    would raise on a forward reference; SciPy reads them the same way)."""
+    try:
+        if sys.version_info >= (3, 14):
+            import annotationlib
+            return set(inspect.signature(callback, annotation_format=(
+                annotationlib.Format.FORWARDREF)).parameters)
+        return set(inspect.signature(callback).parameters)
+    except (TypeError, ValueError):     # builtins without a signature: the x form
+        return set()
 
 
 # --------------------------------------------------------------------- entry points
