@@ -22,9 +22,8 @@ import functools
 import inspect
 import json
 
-import pytest
-
 _CALLS = [0]
+_OUTCOMES = {}
 
 
 def pytest_addoption(parser):
@@ -40,10 +39,6 @@ def pytest_configure(config):
         _swap_internal()
     elif swap == "method":
         _swap_method()
-    config.stash[_OUTCOMES] = {}
-
-
-_OUTCOMES = pytest.StashKey[dict]()
 
 
 def _counted(function):
@@ -93,8 +88,7 @@ def pytest_runtest_setup(item):
 
 
 def pytest_runtest_logreport(report):
-    outcomes = _config.stash[_OUTCOMES]
-    entry = outcomes.setdefault(report.nodeid, {"outcome": "passed", "calls": 0})
+    entry = _OUTCOMES.setdefault(report.nodeid, {"outcome": "passed", "calls": 0})
     if report.when == "call":
         entry["calls"] = _CALLS[0]
     if report.failed:
@@ -104,17 +98,8 @@ def pytest_runtest_logreport(report):
         entry["outcome"] = "skipped"
 
 
-_config = None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    global _config
-    _config = session.config
-
-
 def pytest_sessionfinish(session):
     path = session.config.getoption("--lbfgsb-report")
     if path:
         with open(path, "w", encoding="utf-8") as out:
-            json.dump(session.config.stash[_OUTCOMES], out, indent=1, sort_keys=True)
+            json.dump(_OUTCOMES, out, indent=1, sort_keys=True)
