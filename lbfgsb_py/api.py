@@ -330,8 +330,5 @@ def _without_fixed(fun, fixed, values):
 
 def _restore_fixed(res, fixed, values):
     """Put the fixed variables back: x gets their values, jac NaN, hess_inv None."""
-    x = values.copy()
-    x[~fixed] = res.x
-    g = np.full(fixed.shape, np.nan)
-    g[~fixed] = res.jac
-    res.update(x=x, jac=g, hess_inv=None)
+    res.update(x=expander(fixed, values)(res.x),
+               jac=expander(fixed, np.full(fixed.shape, np.nan))(res.jac), hess_inv=None)

@@ -46,8 +46,10 @@ def check(name):
 
 
 def compiled_ready():
-    """True if the compiled backend's machine code is on disk (no Numba import)."""
-    if "lbfgsb_py.compiled.backend" in sys.modules:
+    """True if the compiled backend's machine code is in this process or completely
+    cached on disk (asking imports no Numba)."""
+    module = sys.modules.get("lbfgsb_py.compiled.backend")
+    if module is not None and module.compiled_here:
         return True
     from .compiled import _cache
     return _cache.is_ready()
@@ -82,11 +84,11 @@ def start_background_compile():
     if os.environ.get(BACKGROUND_COMPILE, "1") == "0":
         return False
     from .compiled import _cache
-    if not _cache.acquire_lock():
+    if _cache.acquire_lock() != _cache.TAKEN:
         return False
     try:
         subprocess.Popen([sys.executable, "-m", "lbfgsb_py", "compile", "--quiet",
-                          "--release-lock"], stdin=subprocess.DEVNULL,
+                          "--holding-lock"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     except OSError:
@@ -120,8 +122,10 @@ class ReferenceKernels:
 
 
 def bind(name, state):
-    """The kernels of backend ``name`` ("reference" or "compiled") for ``state``."""
+    """The kernels of backend ``name`` ("reference" or "compiled") for ``state``; the
+    compiled ones are compiled first if need be, with a line on stderr per step."""
     if name == "reference":
         return ReferenceKernels(state)
-    from .compiled.backend import Kernels
+    from .compiled.backend import Kernels, ensure_compiled, stderr_report
+    ensure_compiled(stderr_report)
     return Kernels(state)

@@ -73,47 +73,29 @@ def cli():
     """Traceable L-BFGS-B: solve, then see every decision the solver took."""
 
 
-def _compile_notice(n, backend="auto"):
-    """Say why a solve is slow to start: the compiled backend must be compiled first."""
-    if backends.resolve(backend, n) == "compiled" and not backends.compiled_ready():
-        click.echo("lbfgsb_py: compiling the Numba kernels (first run after an install or an "
-                   "update; cached for later runs; `lbfgsb-py compile` does it ahead) ...",
-                   err=True)
-
-
 # -------------------------------------------------------------------- compile
 @cli.command("compile")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--release-lock", is_flag=True, hidden=True,
-              help="Give back the background-compilation lock at the end.")
-def compile_(quiet, release_lock):
+@click.option("--holding-lock", is_flag=True, hidden=True,
+              help="The caller took the compilation lock for this process.")
+def compile_(quiet, holding_lock):
     """Compile the compiled backend's kernels now (for images and CI), with progress.
 
     Without it the first run that uses the compiled backend compiles them.
     """
     from .compiled import _cache
-    try:
-        start = time.perf_counter()
-        _compile_all(quiet)
-        if not quiet:
-            click.echo(f"compiled in {time.perf_counter() - start:.1f} s; cached under "
-                       f"{_cache.CACHE}")
-    finally:
-        if release_lock:
-            _cache.release_lock()
-
-
-def _compile_all(quiet):
-    from .compiled.backend import STEPS, compile_all
+    from .compiled.backend import STEPS, ensure_compiled
+    start = time.perf_counter()
     if quiet:
-        compile_all()
+        ensure_compiled(holding_lock=holding_lock)
         return
     with click.progressbar(length=len(STEPS), label="compiling", file=sys.stderr,
                            show_eta=False, show_percent=False, show_pos=True,
                            item_show_func=lambda label: label) as bar:
         def report(label):
-            bar.update(1, label)
-        compile_all(report)
+            bar.update(0 if label.startswith("waiting") else 1, label)
+        ensure_compiled(report, holding_lock=holding_lock)
+    click.echo(f"ready in {time.perf_counter() - start:.1f} s; cached under {_cache.CACHE}")
 
 
 # ----------------------------------------------------------------------- demo
@@ -132,7 +114,6 @@ def demo(problem, list_, trace_file, full):
         return
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
-    _compile_notice(np.size(prob.x0))
     tracer = Tracer(level="full" if full else "iteration", jsonl=trace_file)
     result = prob.solve(trace=tracer)
     click.echo(render.iteration_table(result))
@@ -162,7 +143,6 @@ def variants(problem):
     from .variants import compare_variants
     prob = builtin_problems.get(problem)
     click.echo(f"{prob.name}: {prob.description}\n")
-    _compile_notice(np.size(prob.x0))
     click.echo(str(compare_variants(prob.fun, prob.x0, jac=prob.jac, bounds=prob.bounds,
                                     **prob.options)))
 
@@ -203,7 +183,6 @@ def run(function, x0, x0_file, jac_path, jac_true, bounds_, trace_file, level, p
     jac = _jac_option(jac_path, jac_true)
     show = sys.stderr.isatty() if progress is None else progress
     tracer = Tracer(level=level, jsonl=trace_file, callback=Progress() if show else None)
-    _compile_notice(start.size, options["backend"])
     result = minimize(fun, start, jac=jac, bounds=parse_bounds(bounds_, start.size),
                       trace=tracer, **options)
     click.echo(render.summary_table(result), nl=False)

@@ -57,6 +57,7 @@ def background(monkeypatch, tmp_path):
     monkeypatch.delenv(backends.BACKGROUND_COMPILE, raising=False)
     monkeypatch.setattr(_cache, "CACHE", tmp_path)
     monkeypatch.setattr(_cache, "LOCK", tmp_path / "compile.lock")
+    monkeypatch.setattr(_cache, "READY", tmp_path / "kernels.ready")
     monkeypatch.setattr(backends, "compiled_ready", lambda: False)
     monkeypatch.setattr(subprocess, "Popen", lambda args, **kw: started.append(args))
     return started
@@ -65,7 +66,7 @@ def background(monkeypatch, tmp_path):
 def test_auto_starts_one_background_compilation_at_a_time(background):
     assert backends.resolve("auto", 5) == "reference"
     assert len(background) == 1 and background[0][-3:] == ["compile", "--quiet",
-                                                             "--release-lock"]
+                                                             "--holding-lock"]
     backends.resolve("auto", 5)
     assert len(background) == 1                     # the lock is held
     _cache.release_lock()
@@ -96,9 +97,45 @@ def test_a_failed_start_gives_the_lock_back(background, monkeypatch):
 
 
 def test_compile_command_compiles_every_step_and_gives_the_lock_back(monkeypatch, tmp_path):
+    from lbfgsb_py.compiled import backend
     monkeypatch.setattr(_cache, "LOCK", tmp_path / "compile.lock")
-    assert _cache.acquire_lock()
-    result = CliRunner().invoke(cli, ["compile", "--release-lock"])
+    monkeypatch.setattr(_cache, "READY", tmp_path / "kernels.ready")
+    monkeypatch.setattr(backend, "compiled_here", False)
+    assert _cache.acquire_lock() == _cache.TAKEN
+    result = CliRunner().invoke(cli, ["compile", "--holding-lock"])
     assert result.exit_code == 0, result.output
-    assert "compiled in" in result.output and not _cache.LOCK.exists()
-    assert backends.compiled_ready()
+    assert "ready in" in result.output and not _cache.LOCK.exists()
+    assert _cache.is_ready() and backends.compiled_ready()
+    assert result.stderr.startswith("compiling")
+
+
+def test_a_compilation_reports_each_step(monkeypatch, tmp_path):
+    from lbfgsb_py.compiled import backend
+    monkeypatch.setattr(_cache, "LOCK", tmp_path / "compile.lock")
+    monkeypatch.setattr(_cache, "READY", tmp_path / "kernels.ready")
+    monkeypatch.setattr(backend, "compiled_here", False)
+    heard = []
+    backend.ensure_compiled(heard.append)
+    assert heard == [label for label, _ in backend.STEPS]
+    assert _cache.is_ready() and not _cache.LOCK.exists()
+
+
+def test_a_compilation_waits_for_the_one_another_process_holds(monkeypatch, tmp_path):
+    """While the lock is held the compiled backend waits (and says so), then loads."""
+    import threading
+
+    from lbfgsb_py.compiled import backend
+    monkeypatch.setattr(_cache, "LOCK", tmp_path / "compile.lock")
+    monkeypatch.setattr(_cache, "READY", tmp_path / "kernels.ready")
+    monkeypatch.setattr(backend, "compiled_here", False)
+    assert _cache.acquire_lock() == _cache.TAKEN          # "another process"
+    heard = []
+    waiter = threading.Thread(target=backend.ensure_compiled, args=(heard.append,))
+    waiter.start()
+    time.sleep(1.5)
+    assert waiter.is_alive() and heard == ["waiting for another process that compiles them"]
+    _cache.mark_ready()
+    _cache.release_lock()
+    waiter.join(10)
+    assert not waiter.is_alive() and backend.compiled_here
+    assert heard == ["waiting for another process that compiles them"]   # it only loaded

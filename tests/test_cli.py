@@ -272,14 +272,19 @@ def test_replay_walks_a_trace(tmp_path):
 
 @pytest.mark.parametrize("cached", [True, False])
 def test_run_says_when_the_kernels_must_be_compiled(monkeypatch, tmp_path, cached):
-    from lbfgsb_py import backends
-    monkeypatch.setattr(backends, "compiled_ready", lambda: cached)
+    from lbfgsb_py.compiled import _cache, backend
+    monkeypatch.setattr(backend, "compiled_here", False)
+    monkeypatch.setattr(_cache, "READY", tmp_path / "kernels.ready")
+    monkeypatch.setattr(_cache, "LOCK", tmp_path / "compile.lock")
+    if cached:
+        _cache.mark_ready()
     monkeypatch.chdir(tmp_path)
     (tmp_path / "objective.py").write_text(USER_MODULE)
     result = invoke("run", "objective:fg", "--jac-true", "--backend", "compiled",
                     "--no-progress", "1", "2")
     assert result.exit_code == 0, result.output
     assert ("compiling the Numba kernels" in result.stderr) is not cached
+    assert _cache.is_ready() and not _cache.LOCK.exists()
 
 
 def test_demo_starts_on_the_reference_when_nothing_is_compiled(monkeypatch):

@@ -1,13 +1,25 @@
-"""Where the compiled backend's machine code is cached, and whether it is fresh.
+"""Where the compiled backend's machine code is cached, whether it is complete, and
+the lock that lets one process at a time write it.
 
 Numba caches each kernel's machine code in ``lbfgsb_py/compiled/__pycache__``
-(or, when the installation is read-only, in the directory ``NUMBA_CACHE_DIR``
-names, else a per-user one Numba picks).  Numba checks only the timestamp of
-the file that defines a kernel, not of the kernels it calls (which it compiles
-in): after an edit of, say, ``_dense.py`` the cached ``matupd`` would keep the
-old ``dot``.  A digest of the backend's sources (and of the shared constants),
-stored beside the cache, catches that.  This module imports no Numba, so the
-package can ask whether compiled code is ready without paying for Numba's import.
+(when the installation is read-only: in ``NUMBA_CACHE_DIR`` if set, else a
+per-user directory Numba picks).  Three files of ours sit beside it:
+
+* ``kernels.sha256``: a digest of the backend's sources (and of the shared
+  constants).  Numba checks only the timestamp of the file that defines a
+  kernel, not of the kernels it calls (which it compiles in): after an edit of,
+  say, ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  When the
+  digest changes, the cache is emptied.
+* ``kernels.ready``: written (with the digest) once every kernel is compiled
+  and cached, so that a half-written cache is not taken for a ready one.
+* ``compile.lock``: held by the one process that compiles.  Two processes that
+  compile the same kernels into one cache at once can leave it inconsistent,
+  and a process that loads it then crashes (Numba issues 4807 and 10128); so
+  every compilation, in the foreground or in the background, takes the lock,
+  and a process that finds it taken waits for the other one to finish.
+
+This module imports no Numba, so the package can ask whether compiled code is
+ready without paying for Numba's import.
 """
 import hashlib
 import os
@@ -17,10 +29,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 CACHE = PACKAGE / "__pycache__"
 STAMP = CACHE / "kernels.sha256"
-#: Held while a background compilation runs (one at a time per installation).
+READY = CACHE / "kernels.ready"
 LOCK = CACHE / "compile.lock"
 #: A lock older than this (seconds) is taken to be left by a process that died.
 STALE_LOCK = 900
+#: What :func:`acquire_lock` found.
+TAKEN, BUSY, UNWRITABLE = "taken", "busy", "unwritable"
 
 
 def _digest():
@@ -29,14 +43,20 @@ def _digest():
 
 
 def is_ready():
-    """True if machine code for the current sources is on disk (read-only
-    installs: True, since nothing there can go stale)."""
+    """True if every kernel's machine code for the current sources is cached (a
+    read-only installation that was never marked: False)."""
     try:
-        return STAMP.read_text() == _digest() and any(CACHE.glob("*.nbi"))
-    except FileNotFoundError:
-        return False
+        return READY.read_text() == _digest()
     except OSError:
-        return True
+        return False
+
+
+def mark_ready():
+    """Record that every kernel is compiled and cached (ignored where read-only)."""
+    try:
+        READY.write_text(_digest())
+    except OSError:
+        pass
 
 
 def drop_stale():
@@ -44,29 +64,31 @@ def drop_stale():
     digest = _digest()
     try:
         if STAMP.exists() and STAMP.read_text() == digest:
-            return any(CACHE.glob("*.nbi"))
-        for path in list(CACHE.glob("*.nbi")) + list(CACHE.glob("*.nbc")):
+            return is_ready()
+        for path in list(CACHE.glob("*.nbi")) + list(CACHE.glob("*.nbc")) + [READY]:
             path.unlink(missing_ok=True)
         CACHE.mkdir(exist_ok=True)
         STAMP.write_text(digest)
     except OSError:
-        return True  # read-only install: nothing to clean, nothing can go stale
+        pass        # read-only install: nothing to clean
     return False
 
 
 def acquire_lock():
-    """Take :data:`LOCK`; True if taken, False if another compilation holds it (or
-    the cache directory cannot be written)."""
+    """Try to take :data:`LOCK`: :data:`TAKEN`, :data:`BUSY` (another process
+    compiles) or :data:`UNWRITABLE` (no lock can be made here)."""
     try:
         CACHE.mkdir(exist_ok=True)
         if LOCK.exists() and time.time() - LOCK.stat().st_mtime > STALE_LOCK:
             LOCK.unlink(missing_ok=True)
         fd = os.open(LOCK, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return BUSY
     except OSError:
-        return False
+        return UNWRITABLE
     os.write(fd, str(os.getpid()).encode())
     os.close(fd)
-    return True
+    return TAKEN
 
 
 def release_lock():

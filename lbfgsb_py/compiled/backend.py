@@ -4,11 +4,14 @@
 arguments and results as :mod:`lbfgsb_py.reference`) and runs each as one
 compiled call on the state's arrays, lent by address (:mod:`._lend`).
 """
+import sys
+import time
+
 import numba
 import numpy as np
 
 from ..state import State
-from . import bounds, direction, lbfgs_matrices, line_search
+from . import _cache, bounds, direction, lbfgs_matrices, line_search
 from ._jit import Direct
 from ._lend import Lent
 
@@ -74,6 +77,9 @@ STEPS = (("bound status", lambda k: k.initial_status()),
          ("line search", lambda k: k.line_search_step(1.0, True)),
          ("BFGS update", lambda k: k.add_step()))
 
+#: True once this process has every kernel compiled (or loaded from the cache).
+compiled_here = False
+
 
 def compile_all(report=None):
     """Compile (or load from the cache) every kernel a run calls, with the argument
@@ -84,3 +90,48 @@ def compile_all(report=None):
         if report is not None:
             report(label)
         call(kernels)
+
+
+def ensure_compiled(report=None, holding_lock=False):
+    """Have every kernel ready in this process: loaded from a complete cache, or
+    compiled by this process under the cache's lock (waiting while another process
+    holds it: see :mod:`._cache`).  ``report(label)`` hears of each step compiled
+    and of a wait; ``holding_lock``: the caller took the lock already."""
+    global compiled_here
+    if compiled_here or numba.config.DISABLE_JIT:
+        compiled_here = True
+        return
+    status = _cache.TAKEN if holding_lock else None if _cache.is_ready() else _wait(report)
+    try:
+        compile_all(None if status is None else report)
+        if status == _cache.TAKEN:
+            _cache.mark_ready()
+    finally:
+        if status == _cache.TAKEN:
+            _cache.release_lock()
+    compiled_here = True
+
+
+def _wait(report):
+    """Take the lock, waiting while another process compiles; None if that process
+    finished the cache meanwhile, else what :func:`._cache.acquire_lock` said."""
+    told = False
+    while True:
+        status = _cache.acquire_lock()
+        if status == _cache.TAKEN and _cache.is_ready():
+            _cache.release_lock()
+            return None
+        if status != _cache.BUSY:
+            return status
+        if _cache.is_ready():
+            return None
+        if report is not None and not told:
+            report("waiting for another process that compiles them")
+            told = True
+        time.sleep(0.5)
+
+
+def stderr_report(label):
+    """One line on stderr per step of a compilation (for runs outside the CLI)."""
+    sys.stderr.write(f"lbfgsb_py: compiling the Numba kernels (once per installation; "
+                     f"`python -m lbfgsb_py compile` does it ahead): {label}\n")
