@@ -94,7 +94,9 @@ def norm2(d, nparts=1):
         big = _max_abs(d)
         if big != big or big == 0.0 or big == np.inf:
             return big
-        scale = 2.0 ** -np.floor(np.log2(big))
+        # 2^-floor(log2 big), at most 2^1023: for a subnormal big the full power
+        # would overflow (the squares of entries that small are negligible).
+        scale = 2.0 ** -max(np.floor(np.log2(big)), -1023.0)
         hi, lo = _sum_of_squares(d, scale, nparts)
     root = np.sqrt(hi + lo)
     # One Newton correction with the double-double remainder.
