@@ -4,7 +4,7 @@
 backend in lockstep.  Each evaluation point is evaluated once and told to
 both; after every evaluation every field of the two
 :class:`~lbfgsb_py.state.State` objects is compared by its bits (arrays by
-their bytes, so even the sign of a zero and the payload of a NaN count).  It
+their bytes, so even the sign of a zero counts; a NaN matches any NaN).  It
 stops at the first difference and names the field and the evaluation, or
 reports how many evaluations agreed.
 
@@ -67,8 +67,15 @@ def first_difference(a, b, skip=WORKSPACE):
 
 
 def _same_bits(a, b):
+    """Same dtype, shape and bits; NaNs match NaNs whatever their sign and payload
+    (when an operation meets two NaNs, which one it passes on is the compiler's
+    choice, and no decision of the algorithm looks further than "is NaN")."""
     a, b = np.asarray(a), np.asarray(b)
-    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f":
+        a, b = np.where(np.isnan(a), np.nan, a), np.where(np.isnan(b), np.nan, b)
+    return a.tobytes() == b.tobytes()
 
 
 def compare_backends(fun, x0, args=(), jac=None, bounds=None, *, eps=1e-8,

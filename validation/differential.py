@@ -9,7 +9,7 @@ The zoo: the validation problems (``validation/problems.py``, small ones), the
 built-in problems (the user stories among them), random bounded quadratics like
 the property tests', and variations that take other paths: maxls = 1, forward
 and central differences, variables fixed by lb == ub, a NaN from the objective,
-the 1995 subspace step, a memory of 3 pairs.
+the 1995 subspace step, a memory of 3 pairs, a NaN in the gradient.
 """
 import argparse
 import sys
@@ -66,6 +66,14 @@ def _nan_after(k):
     return fun
 
 
+def _nan_gradient(x):
+    """x'x with a NaN in the gradient's last component once x[0] < 0.5."""
+    g = 2 * x
+    if x[0] < 0.5:
+        g[-1] = np.nan
+    return float(x @ x), g
+
+
 def zoo():
     """Every case (validation problems, built-in problems, quadratics, variations)."""
     cases = [Case(f"validation/{p.name}", p.fun, p.x0, p.jac, p.bounds, dict(p.options))
@@ -87,6 +95,7 @@ def zoo():
         Case("tight-box/1995", tight.fun, tight.x0, tight.jac, tight.bounds,
              dict(variant="1995")),
         Case("rosenbrock/nan", _nan_after(8), np.full(4, 1.5), None, None),
+        Case("sphere/nan-gradient", _nan_gradient, np.ones(3), True, [(-2, 2)] * 3),
     ]
     return cases
 
@@ -96,7 +105,8 @@ QUICK = ("builtin/rosenbrock", "builtin/rosenbrock_tight_box", "builtin/bounded_
          "builtin/wrong_gradient_sign", "builtin/overflow", "builtin/image784",
          "quadratic/0", "quadratic/4", "rosenbrock/maxls=1", "rosenbrock/forward-differences",
          "rosenbrock/3-point", "rosenbrock/maxcor=3", "rosenbrock/unbounded",
-         "tight-box/1995", "rosenbrock/nan", "validation/mgh04_brown_badly_scaled")
+         "tight-box/1995", "rosenbrock/nan", "sphere/nan-gradient",
+         "validation/mgh04_brown_badly_scaled")
 
 
 def select(names=None):
