@@ -3,9 +3,11 @@
 Public names: :func:`minimize`, :data:`scipy_method`, :func:`fmin_l_bfgs_b` (SciPy's
 entry points), :class:`Result`, :class:`InverseHessianProduct`, :class:`Tracer`, :class:`Trace`, :class:`BreakOn`,
 :data:`SCHEMA_VERSION`, :func:`explain`, :class:`Diagnosis`, :class:`Solver`
-(stepping, ask/tell, checkpoints) and :class:`Replay`.
+(stepping, ask/tell, checkpoints), :class:`Replay` and :func:`capture` (SciPy's
+L-BFGS-B calls in a ``with`` block solved and traced here).
 """
 from .api import minimize
+from .capture import capture
 from .explain import Diagnosis, explain
 from .replay import Replay
 from .scipy_compat import InverseHessianProduct, Result, fmin_l_bfgs_b, scipy_method
@@ -13,5 +15,6 @@ from .stepping import Solver
 from .trace import SCHEMA_VERSION, BreakOn, Trace, Tracer
 
 __all__ = ["minimize", "scipy_method", "fmin_l_bfgs_b", "Result", "InverseHessianProduct",
-           "Tracer", "Trace", "BreakOn", "SCHEMA_VERSION", "explain", "Diagnosis", "Solver", "Replay"]
+           "Tracer", "Trace", "BreakOn", "SCHEMA_VERSION", "explain", "Diagnosis", "Solver", "Replay",
+           "capture"]
 __version__ = "0.1.0"

@@ -388,6 +388,37 @@ def plot(trace_path, kind, iteration, fun_path, output):
     click.echo(f"wrote {output}")
 
 
+# -------------------------------------------------------------------- capture
+@cli.command("capture", context_settings={"ignore_unknown_options": True,
+                                          "allow_interspersed_args": False})
+@click.option("--out", type=click.Path(file_okay=False), default="lbfgsb-capture",
+              show_default=True, help="Folder for the traces (run-0001.jsonl, ..., "
+              "index.jsonl).")
+@click.option("--level", type=click.Choice(["iteration", "full"]), default="iteration",
+              show_default=True, help="Trace detail level.")
+@click.option("--backend", type=click.Choice(backends.BACKENDS), default="auto",
+              show_default=True, help="reference (NumPy), compiled (Numba) or auto.")
+@click.option("--max-runs", type=click.IntRange(min=0), help="Keep at most this many runs.")
+@click.option("--failed-only", is_flag=True, help="Keep only the runs that did not converge.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier capture's traces in --out.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def capture_cmd(out, level, backend, max_runs, failed_only, overwrite, command):
+    """Run a Python script with every SciPy L-BFGS-B call in it solved and traced by
+    lbfgsb_py: lbfgsb-py capture [OPTIONS] -- python script.py ARGS...
+
+    The script runs in this process (also `python -m module`, `python -c CODE`), its
+    output untouched; then the summary of the runs goes to stderr.  The exit code is
+    the script's.
+    """
+    from .capture import capture, parse_python, run_python
+    parse_python(command)
+    keep = (lambda run: not run.converged) if failed_only else None
+    with capture(level, out, keep, max_runs, backend, overwrite) as runs:
+        code = run_python(command)
+    click.echo(runs.summary() + runs.hint(), err=True, nl=False)
+    return code
+
+
 def main(argv=None):
     """Entry point of the ``lbfgsb-py`` script and ``python -m lbfgsb_py``."""
     cli.main(args=argv, prog_name="lbfgsb-py")
