@@ -28,8 +28,12 @@ from .objective import as_scalar
 CAUSES = {
     "nonfinite": "f or the gradient became inf or NaN (overflow, log of <= 0, 0/0, ...)",
     "wrong_gradient": "the gradient does not match f: f did not change as g'd predicted",
-    "zero_projected_gradient": "the projected gradient was exactly zero at the start: "
-                               "no variable could move",
+    "nonsmooth": "f has kinks at the final point (abs, max, branches): one-sided slopes "
+                 "differ, so no gradient describes f there",
+    "noise_floor": "f's resolution near the final point (rounding, noise, a loose inner "
+                   "solver) is coarser than the decrease the line search asks for",
+    "zero_projected_gradient": "the gradient was exactly zero at the start for variables "
+                               "that are free to move",
     "fd_step_too_small": "the finite-difference step eps is below the resolution of f, "
                          "so the numerical gradient is zero",
     "line_search_exhausted": "the last line search ran out of trials (maxls) or dcsrch "
@@ -37,7 +41,8 @@ CAUSES = {
     "stalled": "stopped before the projected gradient reached gtol (ftol test, "
                "iteration/evaluation limit or callback)",
     "bad_scaling": "variables or curvatures differ by orders of magnitude",
-    "optimal_at_bounds": "converged, with some variables held at their bounds",
+    "optimal_at_bounds": "optimal with some variables held at their bounds (the gradient "
+                         "pushes them outward)",
     "converged": "nothing wrong: the run met its tolerance",
 }
 
@@ -61,13 +66,24 @@ _ADVICE = {
         "look for a sign error, a missing factor or a swapped index in the worst components",
         "if f is not smooth (abs, max, round, branches) no gradient describes it near x",
     ],
+    "nonsmooth": [
+        "smooth the kinks: |t| = t_plus + t_minus with new variables t_plus, t_minus >= 0 "
+        "(bounds L-BFGS-B handles), or sqrt(t^2 + mu^2); max(a, b) via log-sum-exp",
+        "or use a method for nonsmooth problems (Nelder-Mead or Powell for a few "
+        "variables, a bundle or proximal method)",
+    ],
+    "noise_floor": [
+        "compute f more precisely: float64 throughout, a tighter tolerance (or a fixed "
+        "iteration count) in inner solvers and simulations, no rounding of the result",
+        "scale f so that its changes near the solution are well above its last bits",
+    ],
     "zero_projected_gradient": [
         "check that f depends on x: print f(x0 + h e_i) - f(x0) for a few i and h",
         "variables at a bound with the gradient pushing outward cannot move: check "
         "the bounds and x0",
     ],
     "fd_step_too_small": [
-        "or rescale x so that a step of eps changes f, or give an analytic gradient",
+        "rescale x so that a step of eps changes f, or give an analytic gradient",
         "rounding / quantization inside f (round, int casts, lookup tables) makes it "
         "piecewise constant: smooth it for gradient-based optimization",
     ],
@@ -77,7 +93,6 @@ _ADVICE = {
         "if f is noisy at the scale of the last steps, loosen ftol/gtol or smooth f",
     ],
     "stalled": [
-        "lower ftol (e.g. 1e-12) or raise maxiter/maxfun, whichever stopped the run",
         "a stall with a large projected gradient often comes with bad scaling or a noisy f",
     ],
     "bad_scaling": [
@@ -270,20 +285,45 @@ def _check_nonfinite(run):
     return _Finding(evidence, severe)
 
 
+def _reliable_trials(search, relative=False):
+    """Finite trials (stp > 0), sorted by step, at which g'd promised a change of f
+    above rounding: ``-g'd stp >= 100 eps max(|f0|, 1)``, or with ``relative``
+    ``>= 100 eps |f0|`` (above f0's own last bits)."""
+    s = search.start
+    floor = 100 * EPS * (abs(s.f0) if relative else max(abs(s.f0), 1.0))
+    trials = [t for t in search.trials if _finite(t.f) and _finite(t.gd) and t.stp > 0]
+    return sorted((t for t in trials if -s.gd * t.stp >= floor), key=lambda t: t.stp)
+
+
+def _descent_start(search):
+    s = search.start
+    return s is not None and _finite(s.gd) and s.gd < 0 and _finite(s.f0)
+
+
+def _slopes_scale(small, trials, f0):
+    """Does f - f0 shrink in proportion to the step, as a slope makes it?  Compares
+    the smallest trial with the first one at least 10x longer (else the longest);
+    True when their quotients (f - f0) / stp agree within a factor 3."""
+    large = next((t for t in trials if t.stp >= 10 * small.stp), trials[-1])
+    a, b = (small.f - f0) / small.stp, (large.f - f0) / large.stp
+    return a * b > 0 and max(abs(a), abs(b)) <= 3 * min(abs(a), abs(b))
+
+
 def _suspicious_search(search):
     """Evidence that this line search contradicts its g'd, or None.
 
     The pattern: g'd < 0 promised a decrease, yet every trial large enough to
-    be above rounding found f > f(0), the step shrank by orders of magnitude,
-    and the curvature implied by (f - f0 - g'd stp) / stp^2 grows as stp
-    shrinks (for a correct gradient it stays bounded).
+    be above rounding found f > f(0) and f - f(0) shrinks in proportion to the
+    step (a slope the differences resolve, unlike noise), the step shrank by
+    orders of magnitude, and the curvature implied by
+    (f - f0 - g'd stp) / stp^2 grows as stp shrinks (for a correct gradient it
+    stays bounded).
     """
-    s = search.start
-    if s is None or not (_finite(s.gd) and s.gd < 0 and _finite(s.f0)):
+    if not _descent_start(search):
         return None
+    s = search.start
     trials = [t for t in search.trials if _finite(t.f) and _finite(t.gd) and t.stp > 0]
-    floor = 100 * EPS * max(abs(s.f0), 1.0)
-    reliable = sorted((t for t in trials if -s.gd * t.stp >= floor), key=lambda t: t.stp)
+    reliable = _reliable_trials(search)
     if len(trials) < 3 or len(reliable) < 2 or any(t.f <= s.f0 for t in reliable):
         return None
     steps = [t.stp for t in trials]
@@ -291,7 +331,8 @@ def _suspicious_search(search):
 
     def implied(t):
         return (t.f - s.f0 - s.gd * t.stp) / t.stp ** 2
-    if max(steps) < 1e3 * min(steps) or not implied(small) >= 10 * implied(large):
+    if (max(steps) < 1e3 * min(steps) or not implied(small) >= 10 * implied(large)
+            or not _slopes_scale(small, reliable, s.f0)):
         return None
     return dict(iteration=s.iteration, f0=s.f0, gd=s.gd, n_trials=len(search.trials),
                 stp_max=max(steps), stp_min=min(steps),
@@ -317,7 +358,140 @@ def _gradient_source(run):
     return "finite differences" if run.initial.nfev > 1 else "analytic"
 
 
-def _check_zero_projg(run):
+def _first_step(search):
+    return search.trials[0].stp if search.trials else search.start.stp
+
+
+def _expected_decrease(search):
+    """The decrease this line search could hope for: the minimum of the quadratic
+    through f0 with slope g'd and the longest finite trial, at most half of
+    g'd times the first step."""
+    s = search.start
+    half = -s.gd * _first_step(search) / 2
+    longest = max((t for t in search.trials if _finite(t.f) and t.stp > 0),
+                  key=lambda t: t.stp, default=None)
+    if longest is not None:
+        curvature = 2 * (longest.f - s.f0 - s.gd * longest.stp) / longest.stp ** 2
+        if curvature > 0:
+            return min(s.gd ** 2 / (2 * curvature), half)
+    return half
+
+
+def _noise_signs(search):
+    """How this line search shows that f cannot resolve the decrease it asks for:
+    (signs, the smallest change of f it implies), or None.
+
+    Signs: trials returning exactly f0 where g'd promised a change above rounding
+    (flat), trials at or above f0 at a shorter step than a trial that decreased f
+    (jitter), rises of f that do not shrink with the step, or a first step whose
+    whole promised decrease lies within 100 eps |f0| (the last bits of f)."""
+    if not _descent_start(search):
+        return None
+    s, reliable = search.start, _reliable_trials(search, relative=True)
+    flat = [t for t in reliable if t.f == s.f0]
+    jitter = [t for k, t in enumerate(reliable)
+              if t.f >= s.f0 and any(u.f < s.f0 for u in reliable[k + 1:])]
+    rises = [t for t in reliable if t.f > s.f0]
+    unscaled = rises if len(rises) == len(reliable) >= 2 and not _slopes_scale(
+        reliable[0], reliable, s.f0) else []
+    promised = -s.gd * _first_step(search)
+    signs = {}
+    if len(flat) >= 2:
+        signs["flat_trials"] = len(flat)
+    if jitter:
+        signs["jitter_trials"] = len(jitter)
+    if unscaled:
+        signs["unscaled_rises"] = len(unscaled)
+    if promised <= 100 * EPS * abs(s.f0):
+        signs["promised_over_eps_f0"] = promised / (EPS * abs(s.f0))
+    if not signs:
+        return None
+    seen = max([-s.gd * t.stp for t in flat] + [abs(t.f - s.f0) for t in jitter + unscaled]
+               + [EPS * abs(s.f0)])
+    return signs, seen
+
+
+def _stopped_short(run):
+    """Not stopped by the projected-gradient test."""
+    end = run.end
+    return end is not None and not (end.status == 0 and "PGTOL" in end.message)
+
+
+def _projg_progress(run):
+    end, ip = run.end, run.initial
+    out = dict(projg=end.projg, gtol=run.gtol)
+    if ip is not None and _finite(ip.projg) and ip.projg > 0:
+        out.update(initial_projg=ip.projg, projg_reduction=end.projg / ip.projg)
+    return out
+
+
+def _noise_severe(run, resolution):
+    """noise_floor explains the stop when gtol was missed and the stop is not the ftol
+    test doing its job (an ftol stop whose ftol max(|f|, 1) is at or above f's
+    resolution is a normal stop)."""
+    end = run.end
+    if not end.projg > run.gtol:
+        return False
+    if "RELATIVE REDUCTION" in end.message and run.begin is not None:
+        return run.begin.ftol * max(abs(end.f), 1.0) < resolution
+    return True
+
+
+def _check_noise_floor(run):
+    searches = [s for s in run.searches if s.start is not None]
+    if not _stopped_short(run) or not searches:
+        return None
+    found = _noise_signs(searches[-1])
+    if found is None:
+        return None
+    signs, seen = found
+    start = searches[-1].start
+    evidence = dict(iteration=start.iteration, f0=start.f0, gd=start.gd,
+                    expected_decrease=_expected_decrease(searches[-1]),
+                    resolution_seen=seen, **signs, **_projg_progress(run))
+    return _Finding(evidence, severe=_noise_severe(run, seen))
+
+
+_KINK_RATE = 1e3     # a slope change this many times faster than typical is a kink
+
+
+def _slope_jump(search):
+    """A kink seen by one line search: phi' = g'd changes by at least half of
+    phi'(0) between two neighbouring steps, at a rate (change / distance) 1000
+    times the median rate over the search (a smooth phi' changes at a rate
+    bounded by its curvature)."""
+    s = search.start
+    if s is None or not _finite(s.gd) or s.gd == 0:
+        return None
+    points = [(0.0, s.gd)] + sorted({(t.stp, t.gd) for t in search.trials
+                                     if t.stp > 0 and _finite(t.gd) and _finite(t.f)})
+    pairs = [(abs(gb - ga) / (b - a), (a, b), (ga, gb))
+             for (a, ga), (b, gb) in zip(points, points[1:]) if b > a]
+    if len(pairs) < 3:
+        return None
+    typical = float(np.median([p[0] for p in pairs]))
+    jumps = [p for p in pairs if abs(p[2][1] - p[2][0]) >= 0.5 * abs(s.gd)
+             and p[0] >= _KINK_RATE * typical]
+    if not jumps:
+        return None
+    rate, steps, slopes = max(jumps)
+    return dict(iteration=s.iteration, gd=s.gd, between_steps=steps, slopes=slopes)
+
+
+def _check_nonsmooth(run):
+    if _gradient_source(run) != "analytic":   # finite differences jump with noise
+        return None
+    found = [e for e in map(_slope_jump, run.searches) if e is not None]
+    if not found:
+        return None
+    evidence = dict(found[-1], iterations=[e["iteration"] for e in found][:_LIST_MAX])
+    return _Finding(evidence, severe=not _converged_cleanly(run))
+
+
+def _check_start(run):
+    """A zero projected gradient at the start: every variable on a bound with the
+    gradient pushing outward (optimal_at_bounds), or a gradient that is itself
+    zero for variables free to move (zero_projected_gradient)."""
     ip, end = run.initial, run.end
     at_start = ip is not None and ip.projg == 0.0
     stopped_at_0 = (end is not None and end.nit == 0 and end.status == 0
@@ -325,12 +499,18 @@ def _check_zero_projg(run):
     if not (at_start or stopped_at_0):
         return None
     evidence = dict(projg=ip.projg if ip else end.projg, gtol=run.gtol, nit=end.nit if end else 0)
+    n_solver = None
     if run.begin is not None:
-        evidence.update(n_solver=run.begin.n, n_fixed_in_solver=run.begin.n_fixed)
-    if ip is not None:
-        evidence.update(f=ip.f, n_at_bound=ip.n_at_bound, n_zero_gradient=ip.n_zero_gradient,
-                        n_blocked=ip.n_blocked, gradient=_gradient_source(run))
-    return _Finding(evidence)
+        n_solver = run.begin.n
+        evidence.update(n_solver=n_solver, n_fixed_in_solver=run.begin.n_fixed)
+    if ip is None:
+        return "zero_projected_gradient", _Finding(evidence)
+    evidence.update(f=ip.f, n_at_bound=ip.n_at_bound, n_zero_gradient=ip.n_zero_gradient,
+                    n_blocked=ip.n_blocked, gradient=_gradient_source(run))
+    if n_solver is not None and ip.n_at_bound == n_solver > ip.n_zero_gradient:
+        evidence["n_pushing_out"] = n_solver - ip.n_zero_gradient
+        return "optimal_at_bounds", _Finding(evidence, severe=False)
+    return "zero_projected_gradient", _Finding(evidence)
 
 
 _FAILED = ("maxls", "warning", "not_descent")
@@ -394,20 +574,24 @@ def _check_outcome(run):
 
 
 _TRACE_CHECKS = (("nonfinite", _check_nonfinite), ("wrong_gradient", _check_wrong_gradient),
-                 ("zero_projected_gradient", _check_zero_projg),
+                 ("nonsmooth", _check_nonsmooth), ("noise_floor", _check_noise_floor),
+                 ("zero_projected_gradient", _check_start),
                  ("line_search_exhausted", _check_line_search), ("stalled", _check_stalled),
-                 ("bad_scaling", _check_bad_scaling))
+                 ("bad_scaling", _check_bad_scaling), ("converged", _check_outcome))
 
 
 def _trace_findings(run):
+    """Each check returns None, a finding for its code, or (code, finding)."""
     findings = {}
     for code, check in _TRACE_CHECKS:
         found = check(run)
-        if found is not None:
-            findings[code] = found
-    outcome = _check_outcome(run)
-    if outcome is not None:
-        findings[outcome[0]] = outcome[1]
+        if isinstance(found, tuple):
+            code, found = found
+        if found is None or (code in _OUTCOMES and any(c in findings for c in _OUTCOMES)):
+            continue
+        findings[code] = found
+    if "nonsmooth" in findings:      # a kink, not f's resolution, flattened the trials
+        findings.pop("noise_floor", None)
     return findings
 
 
@@ -519,22 +703,39 @@ def _central(probe, x, v, t):
     return s1, abs(s2 - s1)
 
 
-def _mismatch(analytic, numeric, err, f0, t, rtol):
-    """True when a derivative disagrees with its difference quotient beyond noise."""
+def _quotient_noise(err, f0, t, resolution):
+    """What noise can do to a central difference with step t: rounding of f0, f's
+    measured resolution (each of the two values may be off by it), the
+    Richardson error estimate."""
+    return (100 * EPS * max(1.0, abs(f0)) + 2 * resolution) / t + 10 * err
+
+
+def _compare(analytic, numeric, err, f0, t, rtol, resolution=0.0):
+    """'mismatch' when a derivative disagrees with its difference quotient beyond
+    noise, 'unresolved' when the noise is as large as both (f did not change
+    measurably: the quotient says nothing), else 'agree'."""
     if not (_finite(numeric) and _finite(err)):
-        return False
-    noise = 100 * EPS * max(1.0, abs(f0)) / t + 10 * err
-    return bool(not abs(analytic - numeric) <= rtol * max(abs(analytic), abs(numeric)) + noise)
+        return "unresolved"
+    noise = _quotient_noise(err, f0, t, resolution)
+    if noise >= max(abs(analytic), abs(numeric)):
+        return "unresolved"
+    if abs(analytic - numeric) <= rtol * max(abs(analytic), abs(numeric)) + noise:
+        return "agree"
+    return "mismatch"
 
 
-def _probe_direction(probe, search, analytic):
+def _direction_step(x, d):
+    return 1e-6 * max(1.0, float(np.max(np.abs(x)))) / float(np.max(np.abs(d)))
+
+
+def _probe_direction(probe, search, analytic, resolution=0.0):
     x, d, gd = search
-    t = 1e-6 * max(1.0, float(np.max(np.abs(x)))) / float(np.max(np.abs(d)))
+    t = _direction_step(x, d)
     slope, err = _central(probe, x, d, t)
-    rtol = 1e-3 if analytic else 1e-1
+    verdict = _compare(gd, slope, err, probe.f(x), t, 1e-3 if analytic else 1e-1, resolution)
     return dict(search_gd=gd, search_fd_slope=slope, search_step=t,
                 search_rel_error=abs(slope - gd) / max(abs(slope), abs(gd)),
-                agree=not _mismatch(gd, slope, err, probe.f(x), t, rtol))
+                agree=verdict != "mismatch", resolved=verdict != "unresolved")
 
 
 def _unit(n, i):
@@ -551,17 +752,21 @@ def _sample(indices, limit):
     return np.unique(indices[np.linspace(0, indices.size - 1, limit).round().astype(int)])
 
 
-def _probe_coordinates(probe, point, limit=100):
+def _probe_coordinates(probe, point, resolution=0.0, kinks=(), limit=100):
+    """Each gradient component against central differences; components with a
+    kink (``kinks``) are left out, unresolved ones counted apart."""
     x = point.x
     g, f0 = probe.grad(x), probe.f(x)
     rows = []
-    for i in _sample(np.arange(x.size), limit):
+    for i in _sample(np.setdiff1d(np.arange(x.size), list(kinks)), limit):
         t = 1e-6 * max(1.0, abs(x[i]))
         num, err = _central(probe, x, _unit(x.size, i), t)
-        rows.append((int(i), float(g[i]), num, _mismatch(g[i], num, err, f0, t, 1e-3)))
-    bad = sorted((r for r in rows if r[3]),
+        rows.append((int(i), float(g[i]), num, _compare(g[i], num, err, f0, t, 1e-3,
+                                                         resolution)))
+    bad = sorted((r for r in rows if r[3] == "mismatch"),
                  key=lambda r: -abs(r[1] - r[2]) / max(abs(r[1]), abs(r[2]), 1e-300))
     return dict(n_checked=len(rows), n_mismatch=len(bad),
+                n_unresolved=sum(r[3] == "unresolved" for r in rows),
                 worst=[(i, a, num) for i, a, num, _ in bad[:5]])
 
 
@@ -614,17 +819,175 @@ def _probe_curvature(probe, point, limit=100):
                 n_curvatures=len(curv))
 
 
-def _gradient_probes(run, probe, point, findings, checks):
+# The ladder: f(x + h v) - f(x) and f(x - h v) - f(x) for h = 1e-13 ... 1e-2 times
+# the scale of x (relative to |v|), one decade apart.
+_LADDER = tuple(10.0 ** -k for k in range(13, 1, -1))
+_LADDER_COORDINATES = 10     # coordinates probed by the ladder (plus the direction d)
+_NOISE_RATIO = 0.1           # resolution >= this times the expected decrease: noise floor
+
+
+@dataclass
+class _Ladder:
+    """One direction's ladder: rows (h, f(x + h v) - f(x), f(x - h v) - f(x)),
+    shortest step first, and the slope g'v that f should follow."""
+
+    rows: list
+    slope: float
+
+    def resolution(self):
+        """The smallest change of f these differences can see: the largest of
+        (a) the jitter |f(x+hv) + f(x-hv) - 2 f(x)| / 2 at the four shortest steps
+        (where curvature is negligible), (b) 2 h |g'v| for the longest step at which
+        f did not change either way, (c) the change at the first step that changed
+        f after such flat steps (one quantum of f)."""
+        rows = self.rows
+        if not rows:
+            return 0.0
+        jitter = [abs(up + down) / 2 for _, up, down in rows[:4]]
+        flat = [h for h, up, down in rows if up == 0 and down == 0]
+        first = next((k for k, (_, up, down) in enumerate(rows) if up or down), None)
+        quantum = 0.0
+        if first:
+            quantum = min(abs(v) for v in rows[first][1:] if v)
+        return max(min(float(np.median(jitter)), 10 * jitter[0]),
+                   2 * max(flat, default=0.0) * abs(self.slope), quantum)
+
+    def first_change(self):
+        """The shortest step at which f changed (None: never)."""
+        return next((h for h, up, down in self.rows if up or down), None)
+
+    def kink(self, resolution):
+        """(left slope, right slope) at a kink, else None.  A kink: at two
+        neighbouring steps the gap between the one-sided slopes,
+        (f(x+hv) + f(x-hv) - 2 f(x)) / h, is above 10x the resolution and does not
+        shrink with the step (for a smooth f it shrinks 10x per decade), while
+        each one-sided slope stays put (under noise they grow like 1/h)."""
+        rows = [(h, (up + down) / h, -down / h, up / h) for h, up, down in self.rows
+                if abs(up + down) > 10 * resolution]
+        for (h1, gap1, left1, right1), (h2, gap2, left2, right2) in zip(rows, rows[1:]):
+            steady = max(abs(left1 - left2), abs(right1 - right2)) <= abs(gap2) / 4
+            if h2 <= 10.5 * h1 and abs(gap1) >= abs(gap2) / 2 and steady:
+                return left1, right1
+        return None
+
+
+def _ladder(probe, x, f0, v, scale, slope):
+    rows = []
+    for h in _LADDER:
+        step = (scale * h) * v
+        xp, xm = x + step, x - step
+        if np.array_equal(xp, x) and np.array_equal(xm, x):
+            continue
+        up, down = probe.f(xp) - f0, probe.f(xm) - f0
+        if _finite(up) and _finite(down):
+            rows.append((scale * h, up, down))
+    if slope is None:            # no gradient: the central slope at the longest step
+        slope = (rows[-1][1] - rows[-1][2]) / (2 * rows[-1][0]) if rows else 0.0
+    return _Ladder(rows, float(slope))
+
+
+def _reference_gradient(run, probe, point):
+    """g at x: the analytic one, else the Result's jac, else None."""
+    if probe.analytic:
+        return probe.grad(point.x)
+    jac = run.result.get("jac") if run.result is not None else None
+    if jac is not None and np.size(jac) == point.x.size and np.all(np.isfinite(jac)):
+        return np.asarray(jac, dtype=np.float64)
+    return None
+
+
+def _ladders(run, probe, point):
+    """Ladders along the last search direction ('d') and up to 10 coordinates strictly
+    inside the box: {label: _Ladder}."""
+    x, f0 = point.x, probe.f(point.x)
+    g = _reference_gradient(run, probe, point)
+    out = {}
     search = _last_search(run, point)
     if search is not None:
-        checks["direction"] = found = _probe_direction(probe, search, probe.analytic)
-        if not found["agree"] and (probe.analytic or not _converged_cleanly(run)):
+        _, d, gd = search
+        out["d"] = _ladder(probe, x, f0, d, _direction_step(x, d) * 1e6, gd)
+    inside = np.flatnonzero((point.lower < x) & (x < point.upper))
+    for i in _sample(inside, _LADDER_COORDINATES):
+        out[int(i)] = _ladder(probe, x, f0, _unit(x.size, i), max(1.0, abs(x[i])),
+                              None if g is None else g[i])
+    return out
+
+
+def _probe_resolution(ladders):
+    """f's resolution at x: the coarsest of the per-direction estimates."""
+    resolution = max((lad.resolution() for lad in ladders.values()), default=0.0)
+    found = dict(resolution=resolution, n_directions=len(ladders))
+    if "d" in ladders:
+        found["first_change_along_d"] = ladders["d"].first_change()
+    return found
+
+
+def _probe_kinks(ladders, resolution):
+    kinks = {label: lad.kink(resolution) for label, lad in ladders.items()}
+    kinks = {label: k for label, k in kinks.items() if k is not None}
+    found = dict(kink_along_d=kinks.pop("d", None),
+                 kinks=[(i, left, right) for i, (left, right) in sorted(kinks.items())])
+    return found
+
+
+def _decrease_asked(run, point):
+    """The decrease the last line search could hope for (see _expected_decrease);
+    from Result.last_search alone: half of |g'd| (unit first step)."""
+    searches = [s for s in run.searches if s.start is not None]
+    if searches and _descent_start(searches[-1]):
+        return _expected_decrease(searches[-1])
+    search = _last_search(run, point)
+    return abs(search[2]) / 2 if search is not None else None
+
+
+def _noise_probe(run, point, measured, findings):
+    """noise_floor from the measured resolution; it overrules the trace's signs."""
+    asked = _decrease_asked(run, point)
+    resolution = measured["resolution"]
+    if asked is None or not _stopped_short(run) or resolution < _NOISE_RATIO * asked:
+        findings.pop("noise_floor", None)
+        return
+    evidence = dict(measured, expected_decrease=asked, **_projg_progress(run))
+    if run.begin is not None:
+        evidence["ftol_decrease"] = run.begin.ftol * max(abs(run.end.f), 1.0)
+    _add(findings, "noise_floor", evidence)
+    findings["noise_floor"].severe = _noise_severe(run, resolution)   # measured, not seen
+
+
+def _kink_probe(run, kinks, findings):
+    """nonsmooth from the ladders; they overrule the trace's sign."""
+    if kinks["kinks"] or kinks["kink_along_d"]:
+        _add(findings, "nonsmooth", kinks, severe=not _converged_cleanly(run))
+    else:
+        findings.pop("nonsmooth", None)
+
+
+def _gradient_probes(run, probe, point, findings, checks):
+    ladders = _ladders(run, probe, point)
+    measured = _probe_resolution(ladders)
+    resolution = measured["resolution"]
+    kinks = _probe_kinks(ladders, resolution)
+    if ladders:
+        checks.update(resolution=measured, kinks=kinks)
+        _kink_probe(run, kinks, findings)
+        _noise_probe(run, point, measured, findings)
+    search = _last_search(run, point)
+    resolved_right = probe.analytic
+    if search is not None:
+        checks["direction"] = found = _probe_direction(probe, search, probe.analytic, resolution)
+        resolved_right = resolved_right and found["agree"] and found["resolved"]
+        if (not found["agree"] and kinks["kink_along_d"] is None
+                and (probe.analytic or not _converged_cleanly(run))):
             source = "analytic" if probe.analytic else "finite differences"
             _add(findings, "wrong_gradient", dict(found, gradient=source))
     if probe.analytic:
-        checks["coordinates"] = found = _probe_coordinates(probe, point)
+        checks["coordinates"] = found = _probe_coordinates(
+            probe, point, resolution, [i for i, _, _ in kinks["kinks"]])
+        resolved_right = resolved_right and not found["n_mismatch"]
         if found["n_mismatch"]:
             _add(findings, "wrong_gradient", found)
+    if resolved_right and "wrong_gradient" in findings:
+        del findings["wrong_gradient"]     # the trace's suspicion, refuted by differences
 
 
 def _shape_probes(probe, point, findings, checks, eps):
@@ -687,20 +1050,107 @@ def _rank(findings):
     return problems + outcome + notes
 
 
-def _dynamic_advice(code, evidence):
-    if code == "fd_step_too_small" and evidence.get("suggested_eps"):
-        h = evidence["suggested_eps"]
-        return [f"pass eps={h:g} to minimize: f changed for most tested variables at that step"]
-    if code == "wrong_gradient" and evidence.get("worst"):
-        return ["worst components (index, analytic, numeric): " + _fmt(evidence["worst"])]
-    if code == "wrong_gradient" and evidence.get("gradient") == "finite differences":
+def _decade_above(v):
+    return 10.0 ** math.ceil(math.log10(v))
+
+
+def _advise_noise(ev, ctx):
+    r, f = ctx["resolution"], ctx["f"]
+    tips = [f"x is as good as f can resolve: near x f changes in steps of about {r:.1g}, "
+            f"the line search could hope for {ev.get('expected_decrease', math.nan):.1g}"]
+    rel = r / max(abs(f), 1.0)
+    if ctx.get("ftol") is not None and ctx["ftol"] < rel:
+        tips.append(f"ftol >= {_decade_above(rel):.0e} suits that resolution (relative to "
+                    f"max(|f|, 1)); ftol={ctx['ftol']:g} asks for decreases f cannot show")
+    if _finite(ctx.get("projg")) and ctx["projg"] > ctx["gtol"]:
+        tips.append(f"gtol >= {_decade_above(ctx['projg']):.0e} suits it: the projected "
+                    f"gradient reached ({ctx['projg']:.2g}) is where f's resolution stopped "
+                    f"the run")
+    if r <= 100 * EPS * abs(f):
+        tips.append(f"f = {f:.8g} is large next to the changes still to come (its last bits "
+                    f"are the resolution): subtract the constant or scale f")
+    return tips
+
+
+def _advise_stalled(ev, ctx):
+    if ev.get("reason") != "ftol":
+        limit = ("maxiter" if "ITERATIONS" in ev["message"] else
+                 "maxfun" if "EVALUATIONS" in ev["message"] else None)
+        return [f"raise {limit}: it stopped the run"] if limit else [
+            "the callback (or another limit) stopped the run"]
+    f, ftol = ctx["f"], ev["ftol"]
+    floor = max(EPS, ctx["resolution"] / max(abs(f), 1.0))
+    if ftol <= 10 * floor:
+        tips = [f"ftol={ftol:g} is already at what f can resolve (relative changes of "
+                f"{floor:.1g}): lowering it cannot help"]
+    else:
+        tips = [f"lower ftol to {max(ftol / 1e3, floor):.0e} (f resolves relative changes "
+                f"of about {floor:.1g})"]
+    drop = ctx.get("f_initial", math.nan) - f
+    if _finite(drop) and abs(f) > 100 * abs(drop):
+        tips.append(f"f = {f:.8g} changed by only {drop:.2g} over the run: a constant offset "
+                    f"makes the relative test ftol*|f| coarse; subtract it")
+    return tips
+
+
+def _advise_fd_step(ev, ctx):
+    h = ev.get("suggested_eps")
+    return [f"pass eps={h:g} to minimize: f changed for most tested variables at that step"] \
+        if h else []
+
+
+def _advise_wrong_gradient(ev, ctx):
+    if ev.get("worst"):
+        return ["worst components (index, analytic, numeric): " + _fmt(ev["worst"])]
+    if ev.get("gradient") == "finite differences":
         return ["the gradient came from finite differences: try jac='3-point', another "
                 "eps, or rescale x"]
-    if code == "nonfinite":
-        where = f"trial {evidence['trial']} of " if "trial" in evidence else ""
-        return [f"first non-finite value: {evidence['field']}={evidence['value']} in "
-                f"{where}the {evidence['event']} event at iteration {evidence['iteration']}"]
     return []
+
+
+def _advise_nonfinite(ev, ctx):
+    where = f"trial {ev['trial']} of " if "trial" in ev else ""
+    return [f"first non-finite value: {ev['field']}={ev['value']} in "
+            f"{where}the {ev['event']} event at iteration {ev['iteration']}"]
+
+
+def _advise_nonsmooth(ev, ctx):
+    where = [f"variable {i} (slopes {left:.3g} left, {right:.3g} right)"
+             for i, left, right in ev.get("kinks", [])[:SHOW_ITEMS]]
+    if ev.get("kink_along_d"):
+        where.insert(0, "the last search direction (slopes {:.3g} back, {:.3g} ahead)".format(
+            *ev["kink_along_d"]))
+    if "between_steps" in ev:
+        where.append("the line search at iteration {} (g'd jumps from {:.3g} to {:.3g})".format(
+            ev["iteration"], *ev["slopes"]))
+    return ["kinks at: " + "; ".join(where)] if where else []
+
+
+_ADVISERS = {"noise_floor": _advise_noise, "stalled": _advise_stalled,
+             "fd_step_too_small": _advise_fd_step, "wrong_gradient": _advise_wrong_gradient,
+             "nonfinite": _advise_nonfinite, "nonsmooth": _advise_nonsmooth}
+
+
+def _context(run, evidence, checks):
+    """What advice may need beyond its own evidence: f, tolerances, f's resolution
+    (measured, else seen in the trace, else 0)."""
+    noise = evidence.get("noise_floor", {})
+    resolution = noise.get("resolution", noise.get("resolution_seen",
+                                                   checks.get("resolution", {}).get("resolution", 0.0)))
+    ctx = dict(resolution=resolution, gtol=run.gtol,
+               f=run.end.f if run.end is not None else math.nan,
+               projg=run.end.projg if run.end is not None else math.nan)
+    if run.begin is not None:
+        ctx["ftol"] = run.begin.ftol
+    if run.initial is not None:
+        ctx["f_initial"] = run.initial.f
+    return ctx
+
+
+def _advice(run, causes, evidence, checks):
+    ctx = _context(run, evidence, checks)
+    return {c: (_ADVISERS[c](evidence[c], ctx) if c in _ADVISERS else []) + _ADVICE[c]
+            for c in causes}
 
 
 def _summary(run, causes):
@@ -748,5 +1198,5 @@ def explain(result_or_trace, fun=None, *, jac=None, args=(), eps=1e-8, bounds=No
         _bounds_evidence(run, probe, point, findings, checks)
     causes = _rank(findings)
     evidence = {c: findings[c].evidence for c in causes}
-    advice = {c: _dynamic_advice(c, evidence[c]) + _ADVICE[c] for c in causes}
-    return Diagnosis(causes, evidence, advice, _summary(run, causes), checks)
+    return Diagnosis(causes, evidence, _advice(run, causes, evidence, checks),
+                     _summary(run, causes), checks)

@@ -262,8 +262,8 @@ def test_diagnosis_fields_and_text():
 
 def test_codes_are_exported_and_documented():
     assert lbfgsb_py.explain is explain and "explain" in lbfgsb_py.__all__
-    assert set(CAUSES) == {"wrong_gradient", "bad_scaling", "nonfinite",
-                           "line_search_exhausted", "zero_projected_gradient",
+    assert set(CAUSES) == {"wrong_gradient", "bad_scaling", "nonfinite", "nonsmooth",
+                           "noise_floor", "line_search_exhausted", "zero_projected_gradient",
                            "fd_step_too_small", "optimal_at_bounds", "stalled", "converged"}
     doc = DOCS.read_text()
     assert all(f"`{code}`" in doc for code in CAUSES)

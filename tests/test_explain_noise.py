@@ -1,0 +1,253 @@
+"""explain(), second round (issue 18): f's resolution (noise_floor), kinks (nonsmooth),
+a start that is already optimal at its bounds, and advice that fits its evidence.
+
+Every case runs with and without ``fun=``; each asserts the primary cause, that the
+wrong causes are not listed first, and the evidence of the branch that found it.
+"""
+import re
+
+import numpy as np
+import pytest
+
+from lbfgsb_py import explain, minimize
+
+X4 = np.array([-1.2, 1.0, -1.2, 1.0])
+X2 = np.array([-1.2, 1.0])
+WRONG_FOR_NOISE = ("wrong_gradient", "nonsmooth", "zero_projected_gradient")
+
+
+def rosen(x):
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+
+
+def rosen_der(x):
+    g = np.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def rounded(quantum):
+    """Rosenbrock's f rounded to a quantum (as a simulator returns it), exact gradient."""
+    def fun(x):
+        return round(rosen(x) / quantum) * quantum, rosen_der(x)
+    return fun
+
+
+def offset(constant):
+    def fun(x):
+        return rosen(x) + constant, rosen_der(x)
+    return fun
+
+
+def float32_f(x):
+    """1 + Rosenbrock computed in float32; the gradient in float64."""
+    y = x.astype(np.float32)
+    f = np.float32(1) + np.sum(np.float32(100) * (y[1:] - y[:-1] ** 2) ** 2
+                               + (np.float32(1) - y[:-1]) ** 2)
+    return float(f), rosen_der(x)
+
+
+def noisy(sigma, seed=0):
+    rng = np.random.default_rng(seed)
+
+    def fun(x):
+        return rosen(x) + sigma * rng.standard_normal(), rosen_der(x)
+    return fun
+
+
+class InnerSolve:
+    """f = rosen(x) + y(x), y = cos(y)/2 + sum(x)/10 solved by fixed-point iteration,
+    warm-started at the previous solution and stopped once a step is below ``tol``."""
+
+    def __init__(self, tol):
+        self.tol, self.y = tol, 0.0
+
+    def __call__(self, x):
+        s, y, step = 0.1 * float(np.sum(x)), self.y, np.inf
+        while step >= self.tol:
+            y, step = 0.5 * np.cos(y) + s, abs(0.5 * np.cos(y) + s - y)
+        self.y = y
+        return rosen(x) + y, rosen_der(x) + 0.1 / (1 + 0.5 * np.sin(y))
+
+
+def abs_f(x):
+    return float(np.sum(np.abs(x - 1))), np.sign(x - 1)
+
+
+def max_f(x):
+    i = int(np.argmax(np.abs(x - 1)))
+    g = np.zeros_like(x)
+    g[i] = np.sign(x[i] - 1)
+    return float(np.max(np.abs(x - 1))), g
+
+
+def solve(fun, x0, **options):
+    return minimize(fun, x0, jac=True, backend="reference", **options)
+
+
+def both(res, fun, **kwargs):
+    """The diagnosis from the trace alone and with fun=."""
+    return explain(res, **kwargs), explain(res, fun, jac=True, **kwargs)
+
+
+def assert_no_wrong_first(d, wrong=WRONG_FOR_NOISE):
+    assert d.primary not in wrong and not set(wrong) & set(d.causes), d
+
+
+# ---------------------------------------------------------------- noise_floor
+@pytest.mark.parametrize("quantum, ftol", [(1e-10, 1e-13), (1e-8, 2.2e-9), (1e-6, 2.2e-9)])
+def test_rounded_f_is_noise_floor_not_wrong_gradient(quantum, ftol):
+    fun = rounded(quantum)
+    res = solve(fun, X4, ftol=ftol)
+    assert res.message.startswith("ABNORMAL")
+    trace_only, probed = both(res, fun)
+    for d in (trace_only, probed):
+        assert d.primary == "noise_floor"
+        assert_no_wrong_first(d)
+    assert trace_only.evidence["noise_floor"]["flat_trials"] >= 2      # f == f0 trials
+    ev = probed.evidence["noise_floor"]
+    assert quantum <= ev["resolution"] <= 100 * quantum
+    assert ev["resolution"] >= 0.1 * ev["expected_decrease"]
+    coords = probed.checks["coordinates"]
+    assert coords["n_mismatch"] == 0 and coords["n_unresolved"] > 0   # f did not change
+    assert not any("worst" in tip or "sign error" in tip for tip in probed.advice["noise_floor"])
+
+
+def test_large_constant_is_noise_floor_in_the_last_bits():
+    constant = 1e6
+    fun = offset(constant)
+    res = solve(fun, X4, ftol=0)
+    assert "RELATIVE REDUCTION" in res.message                  # f stopped changing
+    trace_only, probed = both(res, fun)
+    for d in (trace_only, probed):
+        assert d.primary == "noise_floor" and "stalled" not in d.causes
+        assert_no_wrong_first(d)
+        advice = " ".join(d.advice["noise_floor"])
+        assert "subtract the constant" in advice and "lower ftol" not in advice
+    assert trace_only.evidence["noise_floor"]["promised_over_eps_f0"] <= 100
+    ulp = np.spacing(constant)
+    assert ulp / 2 <= probed.evidence["noise_floor"]["resolution"] <= 100 * ulp
+
+
+def test_float32_f_with_float64_gradient():
+    res = solve(float32_f, X4)
+    trace_only, probed = both(res, float32_f)
+    for d in (trace_only, probed):
+        assert d.primary == "noise_floor"
+        assert_no_wrong_first(d)
+    resolution = probed.evidence["noise_floor"]["resolution"]
+    assert resolution >= np.finfo(np.float32).eps * abs(res.fun) / 2
+    ftol_tip = [t for t in probed.advice["noise_floor"] if t.startswith("ftol >=")]
+    suggested = float(re.search(r"ftol >= (\S+)", ftol_tip[0]).group(1))
+    assert suggested >= resolution / max(abs(res.fun), 1.0) > 2.2e-9   # looser, not tighter
+
+
+def test_random_noise():
+    sigma = 1e-6
+    fun = noisy(sigma)
+    res = solve(fun, X4)
+    trace_only, probed = both(res, noisy(sigma, seed=1))
+    assert probed.primary == "noise_floor"
+    assert_no_wrong_first(probed)
+    assert "wrong_gradient" not in trace_only.causes
+    assert "unscaled_rises" in trace_only.evidence["noise_floor"] \
+        or "jitter_trials" in trace_only.evidence["noise_floor"]
+    assert sigma / 10 <= probed.evidence["noise_floor"]["resolution"] <= 10 * sigma
+    assert probed.checks["direction"]["resolved"] is False
+
+
+def test_inner_solver_with_a_loose_tolerance():
+    res = solve(InnerSolve(1e-4), X4)
+    trace_only, probed = both(res, InnerSolve(1e-4))
+    assert probed.primary == "noise_floor"
+    assert_no_wrong_first(probed)
+    assert_no_wrong_first(trace_only)            # the trace alone does not see it here
+    assert probed.checks["coordinates"]["n_mismatch"] == 0
+
+
+def test_a_wrong_gradient_is_still_wrong_when_f_is_noisy():
+    """The slope of a wrong gradient is resolvable by differences: noise does not hide it."""
+    def fun(x):
+        f, g = rounded(1e-8)(x)
+        return f, -g
+    res = solve(fun, X4)
+    d = explain(res, fun, jac=True)
+    assert d.primary == "wrong_gradient" and "noise_floor" not in d.causes
+    assert d.checks["coordinates"]["n_mismatch"] > 0
+
+
+def test_smooth_converged_run_has_no_noise_floor():
+    res = solve(offset(0.0), X4)
+    d = explain(res, offset(0.0), jac=True)
+    assert d.causes == ["converged"]
+    assert d.checks["resolution"]["resolution"] <= 100 * np.spacing(1.0)
+
+
+# ------------------------------------------------------------------ nonsmooth
+@pytest.mark.parametrize("fun, kinked", [(abs_f, [0, 1, 2, 3]), (max_f, [0, 2])])
+def test_kinks_are_nonsmooth_not_wrong_gradient(fun, kinked):
+    res = solve(fun, X4)
+    trace_only, probed = both(res, fun)
+    for d in (trace_only, probed):
+        assert d.primary == "nonsmooth"
+        assert_no_wrong_first(d, ("wrong_gradient", "noise_floor"))
+    jump = trace_only.evidence["nonsmooth"]
+    assert abs(jump["slopes"][1] - jump["slopes"][0]) >= abs(jump["gd"]) / 2
+    ev = probed.evidence["nonsmooth"]
+    assert [i for i, _, _ in ev["kinks"]] == kinked
+    assert all(right - left > 0.1 for _, left, right in ev["kinks"])
+    assert any(tip.startswith("kinks at: ") for tip in probed.advice["nonsmooth"])
+
+
+# --------------------------------------------------------------- a KKT start
+def kkt_problem():
+    target = np.array([2.0, -3.0, 5.0])
+    return (lambda x: float(np.sum((x - target) ** 2)), lambda x: 2 * (x - target),
+            np.array([1.0, -1.0, 1.0]), [(0, 1), (-1, 0), (0, 1)])
+
+
+@pytest.mark.parametrize("analytic", [True, False])
+def test_kkt_start_is_optimal_at_bounds(analytic):
+    f, g, x0, bounds = kkt_problem()
+    jac = g if analytic else None
+    res = minimize(f, x0, jac=jac, bounds=bounds, backend="reference")
+    assert res.nit == 0 and res.success
+    for d in (explain(res), explain(res, f, jac=jac, bounds=bounds)):
+        assert d.causes == ["optimal_at_bounds"]
+        assert d.evidence["optimal_at_bounds"]["n_pushing_out"] == 3
+        assert not any("depends on x" in tip for tip in d.advice["optimal_at_bounds"])
+    ev = explain(res, bounds=bounds).evidence["optimal_at_bounds"]
+    assert (ev["pushing_out_at_lower"], ev["pushing_out_at_upper"]) == ([1], [0, 2])
+
+
+def test_zero_gradient_start_stays_zero_projected_gradient():
+    """One variable free with a zero gradient, the others pushed outward."""
+    f, g, x0, bounds = kkt_problem()
+    bounds[0] = (0, 3)            # variable 0 is free at x0 = 1 ...
+    x0[0] = 2.0                   # ... and at its minimizer: g_0 = 0
+    res = minimize(f, x0, jac=g, bounds=bounds, backend="reference")
+    d = explain(res)
+    assert d.causes == ["zero_projected_gradient"]
+    assert d.evidence["zero_projected_gradient"]["n_zero_gradient"] == 1
+
+
+# --------------------------------------------------------- advice vs evidence
+def test_stall_advice_lowers_ftol_to_a_tighter_value():
+    res = solve(offset(1e4), X2)                       # default ftol, f dominated by 1e4
+    d = explain(res, offset(1e4), jac=True)
+    assert d.primary == "stalled"
+    tip = next(t for t in d.advice["stalled"] if t.startswith("lower ftol to "))
+    suggested = float(re.search(r"lower ftol to (\S+)", tip).group(1))
+    floor = d.checks["resolution"]["resolution"] / abs(res.fun)
+    assert floor <= suggested < 2.220446049250313e-09
+    assert any("constant offset" in t for t in d.advice["stalled"])
+
+
+def test_stall_advice_never_lowers_ftol_below_the_resolution():
+    fun = offset(1e8)
+    res = solve(fun, X2, ftol=1e-15, gtol=1e-9)
+    for d in (explain(res), explain(res, fun, jac=True)):
+        assert "stalled" in d.causes
+        advice = " ".join(a for tips in d.advice.values() for a in tips)
+        assert "lower ftol" not in advice and "cannot help" in advice
