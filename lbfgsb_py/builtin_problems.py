@@ -96,6 +96,18 @@ def _overflow(x):
         return float(np.exp(100.0 * x[0]) + x[1] ** 2)
 
 
+#: The quantum to which :func:`rounded_rosenbrock` rounds f.
+ROUNDING_QUANTUM = 1e-8
+
+
+def rounded_rosenbrock(x):
+    """Rosenbrock's f rounded to ``ROUNDING_QUANTUM`` (as a simulator or an inner
+    iterative solver returns it) and its exact gradient, as ``(f, g)``: the
+    gradient is right, f cannot show changes below 1e-8."""
+    x = np.asarray(x, dtype=float)
+    return round(_rosenbrock(x) / ROUNDING_QUANTUM) * ROUNDING_QUANTUM, _rosenbrock_grad(x)
+
+
 # ------------------------------------------------------------------ the image
 IMAGE_SIDE = 28
 IMAGE_BORDER = 2        # border width fixed at 0 ("corners" in the story)
@@ -145,6 +157,10 @@ def _build():
         Problem("overflow", "seed 000, cause 3: exp(100*x0) + x1^2 from [1, 1], finite "
                 "differences (overflows to inf at trial points)",
                 _overflow, None, np.array([1.0, 1.0])),
+        Problem("rounded_rosenbrock", "Rosenbrock's function, n = 4 from [-1.2, 1, -1.2, 1], "
+                "exact gradient, f rounded to 1e-8 as a simulator returns it: ABNORMAL "
+                "although the gradient is right",
+                rounded_rosenbrock, True, np.array([-1.2, 1.0, -1.2, 1.0])),
         Problem("image784", "seed 002: 28x28 image, border fixed by bounds (0, 0), interior "
                 "in [0, 255], objective flat on the finite-difference scale 1e-8: the "
                 "gradient estimate is exactly zero and the run stops at iteration 0",

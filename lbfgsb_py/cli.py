@@ -129,10 +129,10 @@ def _echo_result(result):
     click.echo(f"iterations {result.nit}, function evaluations {result.nfev}")
 
 
-def _echo_explanation(result_or_trace, fun=None, **kwargs):
-    """Print ``explain(...)``."""
+def _echo_explanation(result_or_trace, fun=None, leading="\n", **kwargs):
+    """Print ``explain(...)`` after ``leading``."""
     from .explain import explain
-    click.echo("\n" + str(explain(result_or_trace, fun, **kwargs)))
+    click.echo(leading + str(explain(result_or_trace, fun, **kwargs)))
 
 
 @cli.command()
@@ -322,10 +322,18 @@ def show(trace_path, fmt, kinds, iteration):
 
 @cli.command("explain")
 @click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
-def explain_cmd(trace_path):
-    """Diagnose the run recorded in TRACE."""
-    from .explain import explain
-    click.echo(str(explain(load_trace(trace_path))))
+@click.option("--fun", "fun_path", metavar="MODULE:FUNCTION", help="The objective: also "
+              "probe f at the final x (needs a trace recorded with --level full).")
+@click.option("--jac", "jac_path", metavar="MODULE:FUNCTION", help="Gradient function.")
+@click.option("--jac-true", is_flag=True, help="FUNCTION returns (f, g).")
+def explain_cmd(trace_path, fun_path, jac_path, jac_true):
+    """Diagnose the run recorded in TRACE: causes, most likely first, with evidence
+    and advice."""
+    if not fun_path and (jac_path or jac_true):
+        raise CliError("--jac and --jac-true need --fun MODULE:FUNCTION")
+    trace = load_trace(trace_path)
+    fun = load_callable(fun_path) if fun_path else None
+    _echo_explanation(trace, fun, jac=_jac_option(jac_path, jac_true), leading="")
 
 
 # --------------------------------------------------------------------- replay

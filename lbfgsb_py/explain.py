@@ -75,7 +75,6 @@ _ADVICE = {
     "noise_floor": [
         "compute f more precisely: float64 throughout, a tighter tolerance (or a fixed "
         "iteration count) in inner solvers and simulations, no rounding of the result",
-        "scale f so that its changes near the solution are well above its last bits",
     ],
     "zero_projected_gradient": [
         "check that f depends on x: print f(x0 + h e_i) - f(x0) for a few i and h",
@@ -313,7 +312,8 @@ def _suspicious_search(search):
     """Evidence that this line search contradicts its g'd, or None.
 
     The pattern: g'd < 0 promised a decrease, yet every trial large enough to
-    be above rounding found f > f(0) and f - f(0) shrinks in proportion to the
+    be above rounding found f > f(0) (trials returning exactly f(0) are left
+    out: f did not resolve them) and f - f(0) shrinks in proportion to the
     step (a slope the differences resolve, unlike noise), the step shrank by
     orders of magnitude, and the curvature implied by
     (f - f0 - g'd stp) / stp^2 grows as stp shrinks (for a correct gradient it
@@ -323,7 +323,7 @@ def _suspicious_search(search):
         return None
     s = search.start
     trials = [t for t in search.trials if _finite(t.f) and _finite(t.gd) and t.stp > 0]
-    reliable = _reliable_trials(search)
+    reliable = [t for t in _reliable_trials(search) if t.f != s.f0]   # flat: unresolved
     if len(trials) < 3 or len(reliable) < 2 or any(t.f <= s.f0 for t in reliable):
         return None
     steps = [t.stp for t in trials]
@@ -834,23 +834,21 @@ class _Ladder:
     rows: list
     slope: float
 
-    def resolution(self):
-        """The smallest change of f these differences can see: the largest of
-        (a) the jitter |f(x+hv) + f(x-hv) - 2 f(x)| / 2 at the four shortest steps
-        (where curvature is negligible), (b) 2 h |g'v| for the longest step at which
-        f did not change either way, (c) the change at the first step that changed
-        f after such flat steps (one quantum of f)."""
+    def resolution_parts(self):
+        """(jitter, flat, quantum): (a) |f(x+hv) + f(x-hv) - 2 f(x)| / 2 at the four
+        shortest steps (where curvature is negligible), (b) 2 h |g'v| for the longest
+        step at which f did not change either way, (c) the smallest change at the
+        first step that changed f after such flat steps (one or a few quanta of f)."""
         rows = self.rows
         if not rows:
-            return 0.0
+            return 0.0, 0.0, math.inf
         jitter = [abs(up + down) / 2 for _, up, down in rows[:4]]
         flat = [h for h, up, down in rows if up == 0 and down == 0]
         first = next((k for k, (_, up, down) in enumerate(rows) if up or down), None)
-        quantum = 0.0
-        if first:
-            quantum = min(abs(v) for v in rows[first][1:] if v)
-        return max(min(float(np.median(jitter)), 10 * jitter[0]),
-                   2 * max(flat, default=0.0) * abs(self.slope), quantum)
+        quantum = min((abs(v) for v in rows[first][1:] if v), default=math.inf) \
+            if first else math.inf
+        return (min(float(np.median(jitter)), 10 * jitter[0]),
+                2 * max(flat, default=0.0) * abs(self.slope), quantum)
 
     def first_change(self):
         """The shortest step at which f changed (None: never)."""
@@ -914,8 +912,13 @@ def _ladders(run, probe, point):
 
 
 def _probe_resolution(ladders):
-    """f's resolution at x: the coarsest of the per-direction estimates."""
-    resolution = max((lad.resolution() for lad in ladders.values()), default=0.0)
+    """f's resolution at x: the largest jitter and flat bound over the directions,
+    or the smallest quantum seen, whichever is larger."""
+    parts = [lad.resolution_parts() for lad in ladders.values()]
+    jitter = max((p[0] for p in parts), default=0.0)
+    flat = max((p[1] for p in parts), default=0.0)
+    quantum = min((p[2] for p in parts), default=math.inf)
+    resolution = max(jitter, flat, quantum if math.isfinite(quantum) else 0.0)
     found = dict(resolution=resolution, n_directions=len(ladders))
     if "d" in ladders:
         found["first_change_along_d"] = ladders["d"].first_change()
@@ -1056,8 +1059,10 @@ def _decade_above(v):
 
 def _advise_noise(ev, ctx):
     r, f = ctx["resolution"], ctx["f"]
-    tips = [f"x is as good as f can resolve: near x f changes in steps of about {r:.1g}, "
-            f"the line search could hope for {ev.get('expected_decrease', math.nan):.1g}"]
+    size = "about" if "resolution" in ev else "at least"      # measured, or seen in trials
+    tips = [f"x is as good as f can resolve: near x f's resolution is {size} {r:.1g}, "
+            f"the line search could hope for a decrease of "
+            f"{ev.get('expected_decrease', math.nan):.1g}"]
     rel = r / max(abs(f), 1.0)
     if ctx.get("ftol") is not None and ctx["ftol"] < rel:
         tips.append(f"ftol >= {_decade_above(rel):.0e} suits that resolution (relative to "
@@ -1191,7 +1196,11 @@ def explain(result_or_trace, fun=None, *, jac=None, args=(), eps=1e-8, bounds=No
     findings, checks = _trace_findings(run), {}
     point = _point(run, bounds)
     probe = _Probe(fun, jac, args) if fun is not None else None
-    if probe is not None and point is not None:
+    if probe is not None and point is None:
+        raise ValueError("explain with fun= needs the final x: pass the Result of minimize, "
+                         "or a trace recorded at level 'full' (trace='full'; lbfgsb-py run "
+                         "--level full)")
+    if probe is not None:
         _gradient_probes(run, probe, point, findings, checks)
         _shape_probes(probe, point, findings, checks, eps)
     if point is not None and bounds is not None:
