@@ -358,7 +358,7 @@ def _checked_scipy():
             raise CaptureError(f"lbfgsb_py.capture() does not know SciPy {scipy.__version__}'s "
                                f"internals: {problem}. Nothing was replaced. Pass "
                                f"method=lbfgsb_py.scipy_method to minimize yourself, or use a "
-                               f"SciPy whose L-BFGS-B entry points match (1.15 to 1.17 do)")
+                               f"SciPy whose L-BFGS-B entry points match (tested: 1.17)")
     return modules
 
 
@@ -490,6 +490,8 @@ def run_python(command):
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        for stream in (sys.stdout, sys.stderr):     # what Python does when a script ends
+            stream.flush()
 
 
 def parse_python(command):

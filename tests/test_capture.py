@@ -1,8 +1,10 @@
 """lbfgsb_py.capture(): SciPy's L-BFGS-B calls solved and traced here, SciPy left as found."""
 import json
+import re
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -417,3 +419,47 @@ def test_parse_python(tmp_path, monkeypatch, command, parsed):
 def test_parse_python_refuses_with_the_fix(command, fragment):
     with pytest.raises(ValueError, match=fragment):
         parse_python(command)
+
+
+# --------------------------------------------------------------------- the guide
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "capture.md"
+
+
+def guide_blocks():
+    """The guide's files, its console sessions (command, output lines) and its Python
+    example with the output shown after it."""
+    text = GUIDE.read_text()
+    files = dict(re.findall(r"`(\w+\.py)`:\n\n```python\n(.*?)```", text, re.S))
+    block = r"((?:(?!```).)*)```"                 # a fenced block's text
+    example, shown = re.search(rf"```python\n{block}\n\n```console\n{block}", text,
+                               re.S).groups()
+    sessions = []
+    for block in re.findall(r"```console\n(\$ .*?)```", text, re.S):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, *lines = chunk.rstrip("\n").split("\n")
+            sessions.append((command.split(), lines))
+    return files, sessions, example, shown.rstrip("\n").split("\n")
+
+
+def same_text(shown, real):
+    """The guide's lines against real output ('...' stands for any lines)."""
+    pattern = "\n".join(".*?" if line == "..." else re.escape(line) for line in shown)
+    return re.fullmatch(pattern, "\n".join(line.rstrip() for line in real), re.S)
+
+
+def test_the_guide_shows_real_output(tmp_path, monkeypatch, capsys):
+    files, sessions, example, shown = guide_blocks()
+    assert set(files) == {"glm.py", "fit_path.py"} and len(sessions) == 3
+    for name, code in files.items():
+        (tmp_path / name).write_text(code)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "glm", raising=False)
+    for command, lines in sessions:
+        assert command[0] == "lbfgsb-py"
+        out = CliRunner().invoke(cli, command[1:])
+        assert out.exit_code == 0, out.output
+        assert same_text(lines, out.output.splitlines()), (command, out.output)
+    exec(compile(example, str(GUIDE), "exec"), {"__name__": "guide"})
+    assert same_text(shown, capsys.readouterr().out.splitlines())
+    monkeypatch.delitem(sys.modules, "glm")
