@@ -453,13 +453,15 @@ def _check_noise_floor(run):
 
 
 _KINK_RATE = 1e3     # a slope change this many times faster than typical is a kink
+_KINK_SLOPES = 1e2   # ... between slopes within this factor of phi'(0) (not a blow-up)
 
 
 def _slope_jump(search):
     """A kink seen by one line search: phi' = g'd changes by at least half of
     phi'(0) between two neighbouring steps, at a rate (change / distance) 1000
     times the median rate over the search (a smooth phi' changes at a rate
-    bounded by its curvature)."""
+    bounded by its curvature), while both slopes stay within 100 |phi'(0)| (an
+    exponential's phi' grows fast too, but without bound)."""
     s = search.start
     if s is None or not _finite(s.gd) or s.gd == 0:
         return None
@@ -471,6 +473,7 @@ def _slope_jump(search):
         return None
     typical = float(np.median([p[0] for p in pairs]))
     jumps = [p for p in pairs if abs(p[2][1] - p[2][0]) >= 0.5 * abs(s.gd)
+             and max(map(abs, p[2])) <= _KINK_SLOPES * abs(s.gd)
              and p[0] >= _KINK_RATE * typical]
     if not jumps:
         return None

@@ -253,3 +253,17 @@ def test_stall_advice_never_lowers_ftol_below_the_resolution():
         assert "stalled" in d.causes
         advice = " ".join(a for tips in d.advice.values() for a in tips)
         assert "lower ftol" not in advice and "cannot help" in advice
+
+
+def test_an_exponential_blow_up_is_not_a_kink():
+    """phi' of exp grows fast along a long step, but without bound: not a kink."""
+    def fun(x):
+        with np.errstate(over="ignore"):
+            e = np.exp(10 * x[0])
+        return float(e - 20 * x[0] + x[1] ** 2), np.array([10 * e - 20, 2 * x[1]])
+    res = solve(fun, np.array([-30.0, 1.0]))
+    slopes = [t.gd for t in res.trace.of_kind("line_search_trial") if np.isfinite(t.gd)]
+    gd0 = res.trace.of_kind("line_search_start")[0].gd
+    assert max(map(abs, slopes)) > 1e3 * abs(gd0)            # the slope did blow up
+    d = explain(res)
+    assert d.primary == "nonfinite" and "nonsmooth" not in d.causes
