@@ -1067,9 +1067,10 @@ def _advise_noise(ev, ctx):
             f"the line search could hope for a decrease of "
             f"{ev.get('expected_decrease', math.nan):.1g}"]
     rel = r / max(abs(f), 1.0)
-    if ctx.get("ftol") is not None and ctx["ftol"] < rel:
-        tips.append(f"ftol >= {_decade_above(rel):.0e} suits that resolution (relative to "
-                    f"max(|f|, 1)); ftol={ctx['ftol']:g} asks for decreases f cannot show")
+    if ctx.get("ftol") is not None and ctx["ftol"] < 10 * rel:
+        tips.append(f"ftol >= {_decade_above(10 * rel):.0e} suits that resolution (10x it, "
+                    f"relative to max(|f|, 1)); ftol={ctx['ftol']:g} asks for decreases f "
+                    f"cannot show")
     if _finite(ctx.get("projg")) and ctx["projg"] > ctx["gtol"]:
         tips.append(f"gtol >= {_decade_above(ctx['projg']):.0e} suits it: the projected "
                     f"gradient reached ({ctx['projg']:.2g}) is where f's resolution stopped "

@@ -114,6 +114,23 @@ def test_rounded_f_is_noise_floor_not_wrong_gradient(quantum, ftol):
     assert not any("worst" in tip or "sign error" in tip for tip in probed.advice["noise_floor"])
 
 
+def suggested(advice, name):
+    """The value of ``name >= VALUE`` in a list of advice (None if absent)."""
+    found = [re.search(rf"\b{name} >= (\S+)", tip) for tip in advice]
+    return next((float(m.group(1)) for m in found if m), None)
+
+
+def test_following_the_noise_advice_ends_with_convergence():
+    fun = rounded(1e-8)
+    res = solve(fun, X4)
+    advice = explain(res, fun, jac=True).advice["noise_floor"]
+    for name in ("ftol", "gtol"):
+        value = suggested(advice, name)
+        assert value is not None, advice
+        again = solve(fun, X4, **{name: value})
+        assert again.status == 0 and not again.message.startswith("ABNORMAL"), name
+
+
 def test_large_constant_is_noise_floor_in_the_last_bits():
     constant = 1e6
     fun = offset(constant)
@@ -138,9 +155,8 @@ def test_float32_f_with_float64_gradient():
         assert_no_wrong_first(d)
     resolution = probed.evidence["noise_floor"]["resolution"]
     assert resolution >= np.finfo(np.float32).eps * abs(res.fun) / 2
-    ftol_tip = [t for t in probed.advice["noise_floor"] if t.startswith("ftol >=")]
-    suggested = float(re.search(r"ftol >= (\S+)", ftol_tip[0]).group(1))
-    assert suggested >= resolution / max(abs(res.fun), 1.0) > 2.2e-9   # looser, not tighter
+    ftol = suggested(probed.advice["noise_floor"], "ftol")
+    assert ftol >= resolution / max(abs(res.fun), 1.0) > 2.2e-9        # looser, not tighter
 
 
 def test_random_noise():
