@@ -178,8 +178,14 @@ class CapturedRuns(Sequence):
             return ""
         first = next((run for run in files if not run.converged), files[0])
         command = "show" if first.converged else "explain"
-        return (f"traces in {first.path.parent}{os.sep} ({INDEX} lists them); start with: "
-                f"lbfgsb-py {command} {first.path}\n")
+        return (f"traces in {_shown(first.path.parent)}{os.sep} ({INDEX} lists them); "
+                f"start with: lbfgsb-py {command} {_shown(first.path)}\n")
+
+
+def _shown(path):
+    """``path`` relative to the current directory when it is below it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 SUMMARY_COLUMNS = ("run", "caller", "n", "nit", "nfev", "message", "cause")
@@ -214,7 +220,7 @@ class Capture:
             raise ValueError(f"max_runs must be None or an integer >= 0, got {max_runs!r}")
         self.level, self.keep, self.max_runs = level, keep, max_runs
         self.backend = backends.check(backend)
-        self.out = None if out is None else Path(out)
+        self.out = None if out is None else Path(out).absolute()   # the code may chdir
         self.overwrite = overwrite
         self.runs = None
         self._thread = None
@@ -223,9 +229,13 @@ class Capture:
         if self._thread is not None:
             raise RuntimeError("this capture is already active; start another one with "
                                "lbfgsb_py.capture()")
-        if self.out is not None:
-            _prepare_folder(self.out, self.overwrite)
         _PATCH.acquire()
+        try:
+            if self.out is not None:
+                _prepare_folder(self.out, self.overwrite)
+        except BaseException:
+            _PATCH.release()
+            raise
         self.runs, self._thread = CapturedRuns(), threading.get_ident()
         _stack().append(self)
         return self.runs
@@ -412,8 +422,8 @@ def _solve(captures, entry, positional, options):
     tracer = Tracer(level=level, memory=bool(takers), callback=_fan_out(sinks))
     start = time.perf_counter()
     try:
-        result = scipy_method(fun, x0, args, jac, bounds, callback=callback, trace=tracer,
-                              **dict(options, backend=captures[-1].backend))
+        result = scipy_method(fun, x0, args, jac, bounds, callback=callback,
+                              **dict(options, trace=tracer, backend=captures[-1].backend))
     except BaseException as exc:
         _finish(takers, sinks, start, error=exc, trace=getattr(exc, "lbfgsb_trace", None))
         raise
@@ -473,13 +483,14 @@ PYTHON_NAME = re.compile(r"python[0-9.]*(\.exe)?$")
 def run_python(command):
     """Run ``python script.py ARGS`` / ``python -m module ARGS`` / ``python -c CODE
     ARGS`` *in this process* (so that an active capture sees its calls), with
-    ``sys.argv`` and ``sys.path`` set as Python sets them and restored after.
+    ``sys.argv`` and ``sys.path`` set as Python sets them, and restored after
+    with the current directory.
 
     Returns the exit code Python would give: 0, the ``SystemExit`` code, or 1 after
     printing the traceback of an exception (130 for ``KeyboardInterrupt``).
     """
     kind, target, args = parse_python(command)
-    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_argv, saved_path, saved_cwd = sys.argv[:], sys.path[:], os.getcwd()
     try:
         _RUNNERS[kind](target, args)
         return 0
@@ -490,6 +501,7 @@ def run_python(command):
         return 130 if isinstance(exc, KeyboardInterrupt) else 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        os.chdir(saved_cwd)
         for stream in (sys.stdout, sys.stderr):     # what Python does when a script ends
             stream.flush()
 
@@ -510,7 +522,9 @@ def parse_python(command):
             raise ValueError(f"python {words[0]} needs an argument (python -m module, "
                              f"python -c CODE)")
         return words[0], words[1], words[2:]
-    if not words or words[0].startswith("-"):
+    if not words:
+        raise ValueError("give the script to run after python: python script.py ARGS")
+    if words[0].startswith("-"):
         raise ValueError(f"python options other than -m and -c are not supported under "
                          f"capture (the code runs in this interpreter): give them to it, "
                          f"e.g. `python -W error -m lbfgsb_py capture -- python script.py`; "

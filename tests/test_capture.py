@@ -353,11 +353,13 @@ def test_an_abnormal_run_inside_a_library_is_found_by_the_summary(tmp_path, monk
 
 # --------------------------------------------------------------------- the command line
 SCRIPT = '''
+import os
 import sys
 import numpy as np
 from scipy.optimize import fmin_l_bfgs_b, minimize
 
 print("args", sys.argv[1:])
+os.chdir("..")                                  # the traces still go where they were asked
 minimize(lambda x: float(np.sum(x ** 2)), np.ones(2), method="L-BFGS-B")
 fmin_l_bfgs_b(lambda x: float(np.sum(x ** 2)), np.ones(3), fprime=lambda x: -2 * x)
 sys.exit(int(sys.argv[1]))
@@ -373,8 +375,11 @@ def test_cli_captures_a_script(tmp_path, monkeypatch):
     assert out.stdout == "args ['3', '--flag']\n"          # the script's output, untouched
     header, first, second, counts, hint = out.stderr.splitlines()
     assert header.split() == ["run", "caller", "n", "nit", "nfev", "message", "cause"]
-    assert first.split()[:3] == ["1", "fit.py:<module>:7", "2"]
-    assert second.split()[:3] == ["2", "fit.py:<module>:8", "3"]
+    line = {word: SCRIPT.splitlines().index(next(s for s in SCRIPT.splitlines()
+                                                 if s.startswith(word))) + 1
+            for word in ("minimize(", "fmin_l_bfgs_b(")}
+    assert first.split()[:3] == ["1", f"fit.py:<module>:{line['minimize(']}", "2"]
+    assert second.split()[:3] == ["2", f"fit.py:<module>:{line['fmin_l_bfgs_b(']}", "3"]
     assert second.split()[-1] == "wrong_gradient" and "ABNORMAL" in second
     assert counts == "2 runs captured, 1 did not converge"
     run_2 = tmp_path / "lbfgsb-capture" / "run-0002.jsonl"
@@ -382,7 +387,7 @@ def test_cli_captures_a_script(tmp_path, monkeypatch):
     assert Trace.load(run_2).of_kind("cauchy_breakpoint")     # --level full
     explained = CliRunner().invoke(cli, ["explain", str(run_2)])
     assert explained.exit_code == 0 and "wrong_gradient" in explained.stdout
-    assert scipy_is_restored()
+    assert Path.cwd() == tmp_path and scipy_is_restored()
 
 
 def test_cli_python_dash_m_and_its_errors(tmp_path):
@@ -397,6 +402,8 @@ def test_cli_python_dash_m_and_its_errors(tmp_path):
     assert (tmp_path / "t" / "run-0001.jsonl").is_file()
     bad = CliRunner().invoke(cli, ["capture", "--", "bash", "fit.sh"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: capture runs Python code")
+    missing = CliRunner().invoke(cli, ["capture", "--", "python", "missing.py"])
+    assert missing.exit_code == 2 and missing.stderr == "error: missing.py: no such script\n"
 
 
 @pytest.mark.parametrize("command, parsed", [
@@ -414,6 +421,7 @@ def test_parse_python(tmp_path, monkeypatch, command, parsed):
 @pytest.mark.parametrize("command, fragment", [
     (["python", "-u", "s.py"], "options other than -m and -c"),
     (["python", "-m"], "needs an argument"),
+    (["python"], "give the script to run"),
     (["node", "s.js"], "capture runs Python code"),
 ])
 def test_parse_python_refuses_with_the_fix(command, fragment):
