@@ -2,8 +2,10 @@
 
 Commands: ``demo`` (a built-in problem: table, result, explanation), ``run``
 (your ``module:function``, JSON Lines trace), ``show`` (render a saved trace),
-``explain`` (diagnose a saved trace), ``plot`` (convergence, line search,
-Cauchy path to an image file).
+``replay`` (walk a saved trace), ``explain`` (diagnose a saved trace), ``plot``
+(convergence, line search, Cauchy path to an image file), ``variants`` (the two
+subspace steps side by side), ``capture`` (trace SciPy's L-BFGS-B runs inside a
+script), ``compile`` (compile the Numba kernels ahead of time).
 
 Every failure prints one line ``error: ...`` on stderr and exits with code 2
 (set ``LBFGSB_PY_TRACEBACK=1`` to see the traceback instead).
