@@ -5,8 +5,9 @@
 likely causes, most likely first, each with the numbers that show it and short
 advice.  The codes are the keys of :data:`CAUSES`.  Given the objective
 (``fun=``, same calling convention as :func:`~lbfgsb_py.minimize`) it also
-probes f itself: the gradient against central differences, whether f changes
-at all for a finite-difference step ``eps``, the curvature of each variable.
+probes f itself: its resolution and kinks over a ladder of steps, the gradient
+against central differences (only where f resolves them), whether f changes at
+all for a finite-difference step ``eps``, the curvature of each variable.
 
 How the decision is made is documented in ``docs/explain.md``.
 """
@@ -727,8 +728,13 @@ def _compare(analytic, numeric, err, f0, t, rtol, resolution=0.0):
     return "mismatch"
 
 
+def _direction_scale(x, d):
+    """The step along d that moves the largest component of x by max(1, |x|)."""
+    return max(1.0, float(np.max(np.abs(x)))) / float(np.max(np.abs(d)))
+
+
 def _direction_step(x, d):
-    return 1e-6 * max(1.0, float(np.max(np.abs(x)))) / float(np.max(np.abs(d)))
+    return 1e-6 * _direction_scale(x, d)
 
 
 def _probe_direction(probe, search, analytic, resolution=0.0):
@@ -906,7 +912,7 @@ def _ladders(run, probe, point):
     search = _last_search(run, point)
     if search is not None:
         _, d, gd = search
-        out["d"] = _ladder(probe, x, f0, d, _direction_step(x, d) * 1e6, gd)
+        out["d"] = _ladder(probe, x, f0, d, _direction_scale(x, d), gd)
     inside = np.flatnonzero((point.lower < x) & (x < point.upper))
     for i in _sample(inside, _LADDER_COORDINATES):
         out[int(i)] = _ladder(probe, x, f0, _unit(x.size, i), max(1.0, abs(x[i])),
@@ -968,15 +974,20 @@ def _kink_probe(run, kinks, findings):
         findings.pop("nonsmooth", None)
 
 
-def _gradient_probes(run, probe, point, findings, checks):
+def _ladder_probes(run, probe, point, findings, checks):
+    """Resolution and kinks from the ladders: (resolution, kinks)."""
     ladders = _ladders(run, probe, point)
     measured = _probe_resolution(ladders)
-    resolution = measured["resolution"]
-    kinks = _probe_kinks(ladders, resolution)
+    kinks = _probe_kinks(ladders, measured["resolution"])
     if ladders:
         checks.update(resolution=measured, kinks=kinks)
         _kink_probe(run, kinks, findings)
         _noise_probe(run, point, measured, findings)
+    return measured["resolution"], kinks
+
+
+def _gradient_probes(run, probe, point, findings, checks):
+    resolution, kinks = _ladder_probes(run, probe, point, findings, checks)
     search = _last_search(run, point)
     resolved_right = probe.analytic
     if search is not None:
@@ -989,7 +1000,8 @@ def _gradient_probes(run, probe, point, findings, checks):
     if probe.analytic:
         checks["coordinates"] = found = _probe_coordinates(
             probe, point, resolution, [i for i, _, _ in kinks["kinks"]])
-        resolved_right = resolved_right and not found["n_mismatch"]
+        resolved_right = (resolved_right and not found["n_mismatch"]
+                          and found["n_unresolved"] < found["n_checked"])
         if found["n_mismatch"]:
             _add(findings, "wrong_gradient", found)
     if resolved_right and "wrong_gradient" in findings:
@@ -1181,16 +1193,20 @@ def explain(result_or_trace, fun=None, *, jac=None, args=(), eps=1e-8, bounds=No
     :func:`~lbfgsb_py.minimize`, a :class:`~lbfgsb_py.trace.Trace` (or list of
     events) or the path of a JSON Lines trace.  From the events alone it finds
     non-finite values, line searches contradicting their slope (wrong
-    gradient), a zero projected gradient at the start, failed line searches,
+    gradient), slopes that jump (kinks), trials f cannot resolve (noise floor),
+    a zero projected gradient or a KKT point at the start, failed line searches,
     stalls, signs of bad scaling and the outcome (see :data:`CAUSES`).
 
     With ``fun`` (called as ``fun(x, *args)``; ``jac`` a callable, ``True`` or
     None as in ``minimize``) it also probes f at the final x (of a Result, or
-    of the last line search of a ``"full"`` trace): the last line search's
-    slope g'd and, for an analytic gradient, every component against central
-    differences; for a zero projected gradient with ``jac=None`` whether f
-    changes at all for a step ``eps`` (the step used by the run) and which
-    power of 10 would do; otherwise the spread of the diagonal curvatures.
+    of the last line search of a ``"full"`` trace; anything else raises
+    ValueError): f's resolution and kinks along the last direction and up to
+    10 coordinates over steps 1e-13 ... 1e-2; the last line search's slope g'd
+    and, for an analytic gradient, every component against central
+    differences, allowing for that resolution; for a zero projected gradient
+    with ``jac=None`` whether f changes at all for a step ``eps`` (the step
+    used by the run) and which power of 10 would do; otherwise the spread of
+    the diagonal curvatures.
     ``bounds`` (any form ``minimize`` accepts) lets it list the variables at a
     bound whose gradient pushes outward.
 

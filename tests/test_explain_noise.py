@@ -283,3 +283,22 @@ def test_an_exponential_blow_up_is_not_a_kink():
     assert max(map(abs, slopes)) > 1e3 * abs(gd0)            # the slope did blow up
     d = explain(res)
     assert d.primary == "nonfinite" and "nonsmooth" not in d.causes
+
+
+def test_resolved_agreement_withdraws_the_traces_suspicion():
+    """The trace of a sign-flipped gradient says wrong_gradient; probed with an f that
+    this gradient does belong to, every difference resolves and agrees: withdrawn."""
+    def quad(x):
+        return float(x[0] ** 2 + 10 * x[1] ** 2)
+
+    def saddle(x):                       # the function whose gradient the run used
+        return float(x[0] ** 2 - 10 * x[1] ** 2)
+
+    def grad(x):
+        return np.array([2 * x[0], -20 * x[1]])
+    res = minimize(quad, [1.0, 1.0], jac=grad, backend="reference")
+    assert explain(res).primary == "wrong_gradient"
+    d = explain(res, saddle, jac=grad)
+    assert "wrong_gradient" not in d.causes
+    assert d.checks["direction"]["resolved"] and d.checks["direction"]["agree"]
+    assert d.checks["coordinates"]["n_mismatch"] == 0
