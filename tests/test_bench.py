@@ -46,19 +46,23 @@ def _results(tmp_path):
                 compiled=[_row(10, True, 5, 0.9), _row(10, False, 5, 0.8)],
                 previous=({(10, "box", 5): 0.86}, "2026-11-27"),
                 tracing={1000: dict(off=1e-4, iteration=1.2e-4, full=2e-4)},
-                tracing_off=dict(tests=10.0, per_test=1.5e-8, per_it=2.5e-5, n=10, maxcor=10))
+                tracing_off=dict(tests=10.0, per_test=1.5e-8, per_it=2.5e-5, n=10, maxcor=10),
+                against=dict(rev="HEAD~3", commit="def5678", rows=[dict(
+                    n=10, bounded=True, maxcor=5, scipy=1e-4, before=0.9e-4, now=1e-4,
+                    before_scipy=0.9, now_scipy=1.0, now_before=1.11)]))
 
 
 def test_report_has_every_section_and_compares_with_the_previous_ratios(tmp_path):
     text = bench._report(_results(tmp_path))
     for heading in ("## First solve", "## Reference backend", "## Compiled backend",
-                    "## Growth", "## Cost of tracing"):
+                    "## Growth", "## The same session", "## Cost of tracing"):
         assert heading in text
     assert "a note" in text and "abc1234" in text
     assert "| 10 | box | 5 |" in text and "| 0.86 | 1.05 |" in text   # 0.9 / 0.86
     assert "| 10 | none | 5 |" in text                                # no previous: blanks
     assert "| compiled | NumPy, lbfgsb_py, Numba |" in text
     assert "**40.0 s**" in text
+    assert "lbfgsb_py at def5678" in text and "| 0.90 | 1.00 | **1.11** |" in text
 
 
 def test_previous_ratios_are_read_back_from_a_report_and_from_the_committed_file(tmp_path):

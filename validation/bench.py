@@ -31,6 +31,8 @@ every section runs (else to standard output, or to ``--out``).
 """
 import argparse
 import datetime
+import importlib
+import io
 import json
 import os
 import platform
@@ -39,6 +41,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import timeit
@@ -81,8 +84,9 @@ class Problem:
 
 
 def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
-    """One solve (``which``: "scipy" or "ours", the latter with ``backend``);
-    return (solver seconds per iteration, iterations)."""
+    """One solve (``which``: "scipy", "ours" with ``backend``, or an earlier
+    lbfgsb_py module from :func:`load_revision`); return (solver seconds per
+    iteration, iterations)."""
     prob.seconds = 0.0
     x0 = np.zeros(prob.n)
     bounds = None if prob.bounds is None else scipy.optimize.Bounds(*prob.bounds)
@@ -92,6 +96,9 @@ def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
         if which == "scipy":
             res = scipy_minimize(prob, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                  options=dict(maxcor=maxcor, maxiter=maxiter, gtol=0, ftol=0))
+        elif which != "ours":
+            res = which.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
+                                 maxiter=maxiter, gtol=0, ftol=0, trace=trace)
         else:
             res = lbfgsb_py.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
                                      maxiter=maxiter, gtol=0, ftol=0, trace=trace,
@@ -137,6 +144,41 @@ def compare(n, bounded, maxcor, pairs, maxiter, backend="compiled"):
                 mem_scipy=peak_memory("scipy", prob, maxcor, maxiter),
                 mem_ours=peak_memory("ours", prob, maxcor, maxiter, backend),
                 bandwidth=bandwidth_bound(n, maxcor))
+
+
+def load_revision(rev):
+    """lbfgsb_py as it was at git revision ``rev``, imported from a temporary copy
+    as the package ``lbfgsb_py_<rev>`` (its modules import each other relatively;
+    its Numba cache is the copy's own); returns (module, the copy's directory)."""
+    root = Path(tempfile.mkdtemp(prefix="lbfgsb-rev-"))
+    archive = subprocess.run(["git", "archive", rev, "lbfgsb_py"], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root)
+    name = "lbfgsb_py_" + re.sub(r"\W", "_", rev)
+    (root / "lbfgsb_py").rename(root / name)
+    sys.path.insert(0, str(root))
+    return importlib.import_module(name), root
+
+
+def against(before, n, bounded, maxcor, rounds, maxiter):
+    """Interleaved triples SciPy, ``before`` (an earlier lbfgsb_py), the compiled
+    backend now; return a row with the medians of the pairwise ratios."""
+    prob = Problem(n, bounded)
+    for which in ("scipy", before, "ours"):
+        solve(which, prob, maxcor, 2)
+    t = {"scipy": [], "before": [], "now": []}
+    for _ in range(rounds):
+        t["scipy"].append(solve("scipy", prob, maxcor, maxiter)[0])
+        t["before"].append(solve(before, prob, maxcor, maxiter)[0])
+        t["now"].append(solve("ours", prob, maxcor, maxiter)[0])
+
+    def ratio(a, b):
+        return statistics.median(x / y for x, y in zip(t[a], t[b]))
+    return dict(n=n, bounded=bounded, maxcor=maxcor,
+                **{k: statistics.median(v) for k, v in t.items()},
+                before_scipy=ratio("before", "scipy"), now_scipy=ratio("now", "scipy"),
+                now_before=ratio("now", "before"))
 
 
 def tracing_cost(n, maxcor, rounds, maxiter):
@@ -416,7 +458,14 @@ def main(argv=None):
                     help="compilations from an empty cache")
     ap.add_argument("--previous", help="the BENCH.md whose compiled-backend ratios the new "
                                        "ones are compared with (default: validation/BENCH.md)")
+    ap.add_argument("--against", metavar="REV",
+                    help="also time the lbfgsb_py of git revision REV (e.g. the one the "
+                         "previous BENCH.md ran at) against the compiled backend now, "
+                         "interleaved in this process, n <= 1e5")
     ap.add_argument("--note", default="", help="appended to the report's header line")
+    ap.add_argument("--append", metavar="FILE",
+                    help="append the sections run (e.g. --sections '' --against REV) to "
+                         "FILE, under their own header line")
     ap.add_argument("--out", help="default: validation/BENCH.md when every section runs, "
                                   "else standard output")
     args = ap.parse_args(argv)
@@ -458,6 +507,22 @@ def main(argv=None):
                     rows.append(row)
                     print(_row_text(row), file=sys.stderr, flush=True)
         results["compiled"] = rows
+    if args.against:
+        before, copy = load_revision(args.against)
+        rows = []
+        try:
+            for n in [n for n in sizes if n <= 100000]:
+                for bounded in (True, False):
+                    for maxcor in (5, 10, 20):
+                        p = max(pairs, SMALL_PAIRS) if n <= 1000 else pairs
+                        row = against(before, n, bounded, maxcor, p, args.maxiter)
+                        rows.append(row)
+                        print(f"against n={n} {bounded} m={maxcor}: now/before "
+                              f"{row['now_before']:.2f}", file=sys.stderr, flush=True)
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+        results["against"] = dict(rev=args.against, rows=rows,
+                                  commit=_git("rev-parse", "--short", args.against))
     if "tracing" in sections:
         results["tracing"] = {n: tracing_cost(n, 10, 11 if n < 1000000 else 5, args.maxiter)
                               for n in sizes if n >= 1000}
@@ -465,6 +530,12 @@ def main(argv=None):
     load.append(os.getloadavg()[0])
     results["load"] = load
     text = _report(results)
+    if args.append:
+        # the sections under a header line of their own, after the file's sections
+        body = text.split("\n", 2)[2]
+        text = (Path(args.append).read_text().rstrip("\n") + "\n\n## Added by a second run\n\n"
+                + body)
+        out = args.append
     if out is None:
         print(text)
     else:
@@ -502,7 +573,9 @@ def _imported(case):
 def _header(results):
     args = results["args"]
     flags = (" --quick" if args.quick else "") + (
-        f" --sections {args.sections}" if set(results["sections"]) != set(SECTIONS) else "")
+        f" --sections {args.sections or repr('')}"
+        if set(results["sections"]) != set(SECTIONS) else "") + (
+        f" --against {args.against}" if getattr(args, "against", None) else "")
     pairs = results["pairs"]
     commit = results["commit"] + (" with local changes in lbfgsb_py/" if results["dirty"]
                                   else "")
@@ -537,6 +610,8 @@ def _report(results):
         lines += _table(results["compiled"], previous=ratios)
         lines += ["", "## Growth (log-log slopes of ours ms/it, compiled backend)", ""]
         lines += _slopes(results["compiled"])
+    if "against" in results:
+        lines += [""] + _against_report(results["against"])
     if "tracing" in results:
         lines += ["", "## Cost of tracing (compiled backend, bounded, maxcor 10, ms/it)", "",
                   "| n | off | iteration | full | iteration/off | full/off |",
@@ -553,6 +628,27 @@ def _report(results):
                   f"of the smallest problem's {off['per_it'] * 1e3:.3f} ms/it (n = {off['n']}, "
                   f"bounded, maxcor {off['maxcor']})."]
     return "\n".join(lines) + "\n"
+
+
+def _against_report(against):
+    rows = against["rows"]
+    ratios = [r["now_before"] for r in rows]
+    lines = [f"## The same session: the compiled backend now vs lbfgsb_py at "
+             f"{against['commit'] or against['rev']}",
+             "",
+             "Interleaved triples (SciPy, lbfgsb_py then, lbfgsb_py now with "
+             "`backend=\"compiled\"`) in this process, the earlier package imported from a "
+             "copy of that revision; medians of the pairwise ratios.  now/before over all "
+             f"rows: median {statistics.median(ratios):.2f}, range {min(ratios):.2f}-"
+             f"{max(ratios):.2f}.", "",
+             "| n | bounds | maxcor | SciPy ms/it | then ms/it | now ms/it | then/SciPy | "
+             "now/SciPy | now/then |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['n']} | {'box' if r['bounded'] else 'none'} | {r['maxcor']} | "
+                     f"{r['scipy'] * 1e3:.3f} | {r['before'] * 1e3:.3f} | "
+                     f"{r['now'] * 1e3:.3f} | {r['before_scipy']:.2f} | "
+                     f"{r['now_scipy']:.2f} | **{r['now_before']:.2f}** |")
+    return lines
 
 
 def _first_report(first, runs):
