@@ -32,6 +32,9 @@ from .constants import (CONVERGENCE, EPSMCH, FAILED_CAUCHY, FAILED_FORMK, FAILED
 from .state import State
 from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
+#: The tasks of a run that has not ended, as plain ints (compared on every evaluation).
+TASK_START, TASK_FG, TASK_NEW_X = int(Task.START), int(Task.FG), int(Task.NEW_X)
+
 SUB_WORDS = {SUB_NOT_RUN: "---", SUB_CONVERGED: "con", SUB_BOUNDED: "bnd"}
 STAGE_NAMES = {FAILED_CAUCHY: "cauchy", FAILED_FORMK: "formk", FAILED_SUBSM: "subsm"}
 RESET_REASONS = {"cauchy": "cauchy_singular", "formk": "formk_not_positive_definite",
@@ -104,25 +107,26 @@ class Engine:
     @property
     def done(self):
         """True once the run has ended."""
-        return self.state.done
+        return self._state.done
 
     @property
     def pending(self):
         """The point where f and g are wanted next (the state's x), or None."""
-        return self.state.x if self.state.task in (Task.START, Task.FG) else None
+        s = self._state
+        return s.x if s.task == TASK_FG or s.task == TASK_START else None
 
     def tell(self, f, g, nfev=None):
         """Give f and g at :attr:`pending`; work until the next point is needed
         (returned) or the run ends (None)."""
-        s = self.state
-        if s.task not in (Task.START, Task.FG):
+        s = self._state
+        if s.task != TASK_FG and s.task != TASK_START:
             raise RuntimeError("tell: no evaluation is pending"
                                + (" (the run has ended)" if s.done else
                                   "; call proceed() to finish the waiting iteration"))
         s.nfev = s.nfev + 1 if nfev is None else nfev
         s.f_last = s.f = float(f)
         s.g[:] = g
-        if s.task == Task.START:
+        if s.task == TASK_START:
             self._initial_point()
         else:
             self._search()
@@ -131,16 +135,17 @@ class Engine:
 
     def proceed(self):
         """Finish an iteration left waiting at NEW_X (its callback raised)."""
-        if self.state.task == Task.NEW_X:
+        if self._state.task == TASK_NEW_X:
             self._new_x()
             self.tracer.flush()
         return self.pending
 
     def _emit(self, cls, **fields):
-        self.tracer.record(cls, self.state.iter, self.state.nfev, fields)
+        s = self._state
+        self.tracer.record(cls, s.iter, s.nfev, fields)
 
     def _emit_run_start(self):
-        s = self.state
+        s = self._state
         if self.tracer.on:
             self._emit(ev.RunStart, n=s.n, m=s.m, n_bounded=int(np.count_nonzero(s.nbd)),
                        n_fixed=int(np.count_nonzero(s.iwhere == 3)),
@@ -149,7 +154,7 @@ class Engine:
 
     # ------------------------------------------------------------------ x0
     def _initial_point(self):
-        s = self.state
+        s = self._state
         s.nfgv = 1
         s.sbgnrm = self.kernels.projected_gradient_norm()
         if self.tracer.on:
@@ -159,7 +164,7 @@ class Engine:
         self._begin_iteration()
 
     def _emit_initial_point(self):
-        s = self.state
+        s = self._state
         lo = (s.nbd == 1) | (s.nbd == 2)
         hi = (s.nbd == 2) | (s.nbd == 3)
         at_l = lo & (s.x <= s.l)
@@ -173,7 +178,7 @@ class Engine:
     # ------------------------------------------------------------------ steps 1-2
     def _begin_iteration(self):
         """Steps 1-2 (the search direction), then the line search's first test."""
-        s = self.state
+        s = self._state
         if self.tracer.on:
             self._emit(ev.IterationStart, f=s.f, projg=s.sbgnrm, col=s.col, theta=s.theta)
         self._search_direction()
@@ -182,7 +187,7 @@ class Engine:
     def _search_direction(self):
         """Set z = xbar (Cauchy point, then subspace minimizer) and d = z - x;
         reset the memory and try again when a factorization fails."""
-        s = self.state
+        s = self._state
         while True:
             cauchy_runs = s.cnstnd or s.col == 0
             (stage, info, nbreak, nseg, tsum, nfree, nenter, ileave, wrk, s.iword, s.alpha,
@@ -197,7 +202,7 @@ class Engine:
             self._reset_memory(STAGE_NAMES[stage], info)
 
     def _after_cauchy(self, cauchy_runs, nbreak, nseg, tsum, nfree, nenter, ileave, wrk):
-        s = self.state
+        s = self._state
         s.wrk, s.nseg = wrk, nseg
         if not cauchy_runs:
             # No bounds and memory not empty: the Cauchy search was skipped (C:819-824).
@@ -213,7 +218,7 @@ class Engine:
             self._emit_cauchy()
 
     def _emit_cauchy(self):
-        s = self.state
+        s = self._state
         full = self.tracer.full
         if full:
             self._emit_segments()
@@ -230,14 +235,14 @@ class Engine:
     def _emit_segments(self):
         """One CauchyBreakpoint per row of the segment record, handed over as one batch
         (there can be up to n of them)."""
-        s = self.state
+        s = self._state
         rows = s.segments[:min(s.nseg, s.segments.shape[0])].tolist()
         self.tracer.emit_batch([ev.CauchyBreakpoint(s.iter, s.nfev, j, int(var), t_break, dt,
                                                     f1, f2, dtm, var < 0)
                                 for j, (var, t_break, dt, f1, f2, dtm) in enumerate(rows, 1)])
 
     def _emit_subspace(self):
-        s = self.state
+        s = self._state
         if s.iword == SUB_NOT_RUN:
             self._emit(ev.SubspaceStep, n_free=s.nfree, alpha=1.0, dd_p=0.0,
                        outcome="skipped_no_free" if s.nfree == 0 else "skipped_no_memory")
@@ -248,7 +253,7 @@ class Engine:
                    dd_p=s.dd_p)
 
     def _reset_memory(self, stage, info):
-        s = self.state
+        s = self._state
         if self.tracer.on:
             self._emit(ev.MemoryReset, reason=RESET_REASONS[stage], info=int(info),
                        col_before=s.col)
@@ -258,7 +263,7 @@ class Engine:
     def _begin_line_search(self, dnorm, stpmx):
         """A new search from (x, f, g) along d; the backend has saved xold = x,
         gold = g and found ``dnorm`` = ||d|| and ``stpmx``."""
-        s = self.state
+        s = self._state
         s.dnorm, s.stpmx = dnorm, stpmx
         s.dtd = dnorm * dnorm      # as SciPy's rr
         s.stp = initial_step(s.iter, s.boxed, dnorm, stpmx)
@@ -269,7 +274,7 @@ class Engine:
     def _search(self):
         """Test the trial just evaluated (or start the search); ask for the next
         trial (task FG), or end the search."""
-        s = self.state
+        s = self._state
         stp_tried, trial = s.stp, s.ifun
         first = trial == 0
         s.gd, s.stp, s.ls_task, s.ls_msg, s.ls_case, s.ls_projg = \
@@ -288,10 +293,10 @@ class Engine:
         s.nfgv += 1
         if s.iback >= s.maxls:
             return self._end_search("maxls", "")
-        s.task = Task.FG            # x is the next trial point: wait for f and g there
+        s.task = TASK_FG            # x is the next trial point: wait for f and g there
 
     def _emit_trial(self, stp_tried, trial):
-        s = self.state
+        s = self._state
         if trial == 0:
             vectors = dict(x=ev.frozen_array(s.xold), d=ev.frozen_array(s.d)) \
                 if self.tracer.full else {}
@@ -308,7 +313,7 @@ class Engine:
                    message=MESSAGE_TEXT[s.ls_msg], case=s.ls_case, next_stp=s.stp)
 
     def _end_search(self, outcome, text):
-        s = self.state
+        s = self._state
         if outcome == "maxls":
             s.nfgv -= 1
             s.ifun -= 1
@@ -323,7 +328,7 @@ class Engine:
                 self._emit(ev.IterationEnd, f=s.f, projg=s.sbgnrm, nseg=s.nseg, nact=s.nact,
                            sub=SUB_WORDS[s.iword], itls=s.iback, stepl=s.stp,
                            tstep=s.stp * s.dnorm)
-            s.task = Task.NEW_X
+            s.task = TASK_NEW_X
             return self._new_x()
         # The search failed: back to where it started; restart, or give up.
         s.x[:] = s.xold
@@ -339,7 +344,7 @@ class Engine:
     def _new_x(self):
         """SciPy's Python loop at NEW_X (callback, count, maxiter, maxfun), then the
         convergence tests, the memory update and the next iteration."""
-        s = self.state
+        s = self._state
         halt = self.callback is not None and self.callback(s.x, s.f)
         s.nit += 1
         stop = Msg.STOP_CALLBACK if halt else None
@@ -357,7 +362,7 @@ class Engine:
         self._begin_iteration()
 
     def _test_projg(self):
-        s = self.state
+        s = self._state
         passed = s.sbgnrm <= s.gtol
         if self.tracer.on:
             self._emit(ev.ConvergenceTest, test="projg", value=s.sbgnrm, tolerance=s.gtol,
@@ -365,7 +370,7 @@ class Engine:
         return passed
 
     def _test_ftol(self):
-        s = self.state
+        s = self._state
         scale = max(abs(s.fold), abs(s.f), 1.0)
         passed = (s.fold - s.f) <= s.ftol * scale
         if self.tracer.on:
@@ -376,7 +381,7 @@ class Engine:
     # ------------------------------------------------------------------ step 5
     def _update_memory(self):
         """Form s, y; skip the pair unless s'y > eps * (-s'g_old); else store it."""
-        s = self.state
+        s = self._state
         applied, dr, ddum, rr, s.itail, s.col, s.head, s.theta, info = \
             self.kernels.add_step()
         s.updatd = applied
@@ -390,7 +395,7 @@ class Engine:
 
     # ------------------------------------------------------------------ the end
     def _finish(self, task, msg):
-        s = self.state
+        s = self._state
         s.task, s.msg = int(task), int(msg)
         s.status = status_code(task, s.nfev, s.maxfun, s.nit, s.maxiter)
         s.message = message(task, msg)

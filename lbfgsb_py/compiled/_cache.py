@@ -9,7 +9,8 @@ per-user directory Numba picks).  Three files of ours sit beside it:
   constants).  Numba checks only the timestamp of the file that defines a
   kernel, not of the kernels it calls (which it compiles in): after an edit of,
   say, ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  When the
-  digest changes, the cache is emptied.
+  digest changes, the package's cache is emptied (with ``NUMBA_CACHE_DIR`` set,
+  Numba's files there are left alone: delete that directory after an edit).
 * ``kernels.ready``: written (with the digest) once every kernel is compiled
   and cached, so that a half-written cache is not taken for a ready one.
 * ``compile.lock``: held by the one process that compiles.  Two processes that
@@ -27,7 +28,9 @@ import time
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-CACHE = PACKAGE / "__pycache__"
+#: Where our three files live: beside Numba's cache (``NUMBA_CACHE_DIR`` when set).
+CACHE = (Path(os.environ["NUMBA_CACHE_DIR"]) / "lbfgsb_py" if os.environ.get("NUMBA_CACHE_DIR")
+         else PACKAGE / "__pycache__")
 STAMP = CACHE / "kernels.sha256"
 READY = CACHE / "kernels.ready"
 LOCK = CACHE / "compile.lock"
