@@ -8,9 +8,8 @@ Sections (``--sections``; all by default):
   byte-compiled as pip does, with an empty compiled cache, ``backend="auto"``),
   with the compiled backend's cache warm, and the wall time of
   ``python -m lbfgsb_py compile`` from an empty cache.  The copy keeps the
-  shared cache of the working tree untouched (``NUMBA_CACHE_DIR`` would not do:
-  :func:`lbfgsb_py.backends.compiled_ready` looks only at the package's own
-  ``compiled/__pycache__``).
+  shared cache of the working tree untouched, and it starts as a fresh install
+  does: without byte code or machine code of its own.
 * ``reference``: ``backend="reference"`` vs SciPy per iteration, maxcor 10.
 * ``compiled``: ``backend="compiled"`` vs SciPy per iteration (the main table),
   next to the ratios of the BENCH.md it overwrites, and growth slopes.
