@@ -411,3 +411,25 @@ def test_cholesky_and_triangular_solves_match():
         bad[k - 1, k - 1] = cbad[k - 1, k - 1] = -1.0
         assert blas.cholesky_upper(bad) == _dense.cholesky_upper(cbad, 0, k) == k
         assert bits(bad) == bits(cbad)
+
+
+@np.errstate(all="ignore")
+def test_max_step_scans_only_candidates_and_matches_the_compiled_scan():
+    """stpmax from the candidates' scan equals the compiled full scan bit for bit, also
+    when ratios nearly tie, steps are tiny or huge, and variables sit on their bounds."""
+    from lbfgsb_py.reference.line_search import max_step
+    rng = np.random.default_rng(23)
+    for t in range(3000):
+        n = int(rng.integers(1, 60))
+        x = rng.standard_normal(n) * 10.0 ** int(rng.integers(-3, 3))
+        d = rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n).astype(float)
+        d[rng.random(n) < 0.1] = 0.0
+        gap = 10.0 ** rng.integers(-16, 3, n).astype(float)
+        l = x - np.abs(rng.standard_normal(n)) * gap * (rng.random(n) < 0.9)
+        u = x + np.abs(rng.standard_normal(n)) * gap * (rng.random(n) < 0.9)
+        if t % 3 == 0:                                  # ratios that nearly tie, in order
+            k = np.arange(n)
+            d, l = -(1.0 + k * 1e-16), x - 1.0 - k * 1e-16
+        nbd = rng.integers(0, 4, n)
+        assert bits(max_step(x, d, l, u, nbd, True, 3)) == \
+            bits(c_line_search.max_step(x, d, l, u, nbd, True, 3)), t

@@ -8,26 +8,23 @@ phi(stp), phi'(stp) = g'd go to the Moré-Thuente search
 """
 import numpy as np
 
-from ..constants import BIG_STEP, CONVERGENCE, FTOL, GTOL, STPMIN, WARNING, XTOL
+from ..constants import BIG_STEP, CONVERGENCE, EPSMCH, FTOL, GTOL, STPMIN, WARNING, XTOL
 from .blas import dot, fmax, fmin, norm2
 from .more_thuente import dcsrch
 from .projection import has_lower, has_upper, projected_gradient_norm
 
 
-def _first(mask, start):
-    """The first True of mask[start:] as a position in mask, or -1."""
-    hits = np.flatnonzero(mask[start:])
-    return start + int(hits[0]) if hits.shape[0] else -1
-
-
 def max_step(x, d, l, u, nbd, cnstnd, iteration):
     """The largest stp with x + stp d in the box (``stpmx`` of SciPy's ``lnsrlb``).
 
-    SciPy scans the variables in order: one already at the bound it heads for
-    makes stpmax 0; one whose bound is nearer than stpmax d_i (tested as
-    d_i stpmax < u_i - x_i, or > for a lower bound) makes stpmax (bound -
-    x_i) / d_i.  Here each round finds the next variable that changes stpmax
-    (a vector test over the rest), so the loop runs once per change.
+    SciPy scans the variables in order, from stpmax = 1e10: one already at the
+    bound it heads for makes stpmax 0; one whose bound is nearer than stpmax d_i
+    (tested as d_i stpmax < l_i - x_i, or > u_i - x_i) makes stpmax its ratio
+    (bound - x_i) / d_i.  In exact arithmetic that is the smallest ratio; in
+    floating point the test and the ratio can disagree in the last bit, so the
+    scan itself decides.  Only the variables whose ratio is within a few units
+    in the last place of the smallest ratio before them can pass the test
+    (:func:`_candidates`), and the scan runs over those alone.
     """
     if not cnstnd:
         return BIG_STEP
@@ -37,14 +34,31 @@ def max_step(x, d, l, u, nbd, cnstnd, iteration):
     up = (d > 0.0) & has_upper(nbd)                     # heads for its upper bound
     room = np.where(down, l - x, u - x)
     at_bound = (down & (room >= 0.0)) | (up & (room <= 0.0))
-    stpmx, i = np.float64(BIG_STEP), 0
-    while stpmx != 0.0:
-        crosses = (down & (d * stpmx < room)) | (up & (d * stpmx > room))
-        i = _first(at_bound | crosses, i)
-        if i < 0:
-            break
-        stpmx, i = (np.float64(0.0) if at_bound[i] else room[i] / d[i]), i + 1
-    return float(stpmx)
+    stpmx = BIG_STEP
+    for i in _candidates(d, room, down | up, at_bound):
+        if at_bound[i]:
+            return 0.0
+        di, ri = float(d[i]), float(room[i])
+        if (down[i] and di * stpmx < ri) or (up[i] and di * stpmx > ri):
+            stpmx = ri / di
+    return stpmx
+
+
+def _candidates(d, room, heading, at_bound):
+    """The variables (in order) that can change stpmax in :func:`max_step`'s scan:
+    those at their bound, and those whose ratio room/d is at most the smallest
+    ratio before them (and 1e10) times 1 + 16 eps, or that are too tiny for that
+    bound to hold (|d| or |room| below 1e-290, where products lose their bits)."""
+    with np.errstate(all="ignore"):
+        ratio = np.where(heading, room / d, np.inf)
+    before = np.minimum.accumulate(np.concatenate(([BIG_STEP], ratio)))[:-1]
+    tiny = heading & ((np.abs(d) < TINY) | (np.abs(room) < TINY))
+    near = heading & (ratio <= before * (1.0 + 16 * EPSMCH))
+    return np.flatnonzero(at_bound | near | tiny)
+
+
+#: Below this size a product d_i stpmax may be subnormal (see :func:`_candidates`).
+TINY = 1e-290
 
 
 def start(state):

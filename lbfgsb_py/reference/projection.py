@@ -24,6 +24,29 @@ def has_upper(nbd):
     return (nbd == 2) | (nbd == 3)
 
 
+#: Variables tested at once by :func:`first_hit` (doubled while nothing is found).
+WINDOW = 64
+
+
+def first_hit(test, start, n):
+    """The first variable i >= start for which ``test`` holds, or -1.
+
+    ``test(lo, hi)`` gives the test for variables lo..hi-1 as booleans.  SciPy
+    scans the variables one by one, and a step bound found on the way changes
+    the test for the variables after it; so the scan looks at a window of
+    variables at a time (doubled while nothing is found) and costs about one
+    window per hit instead of a pass over all the rest.
+    """
+    width = WINDOW
+    while start < n:
+        stop = min(start + width, n)
+        hits = np.flatnonzero(test(start, stop))
+        if hits.shape[0]:
+            return start + int(hits[0])
+        start, width = stop, 2 * width
+    return -1
+
+
 def initial_status(state):
     """Set ``iwhere`` before the first iteration; return ``(cnstnd, boxed)``.
 

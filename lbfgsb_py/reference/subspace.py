@@ -36,7 +36,7 @@ from ..constants import SS_A, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, SY_A, SY_
 from .blas import (cholesky_upper, fmax, fmin, running_sum, solve_upper,
                    solve_upper_transposed)
 from .compact import bmv, ring_slots
-from .projection import has_lower, has_upper
+from .projection import first_hit, has_lower, has_upper
 
 #: Which step failed (``minimize_subspace``'s first result; 0: none).
 FAILED_FORMK, FAILED_SUBSM = 1, 2
@@ -200,10 +200,10 @@ def project_step(z, r, l, u, nbd, free):
     return int(np.any(on_bound))
 
 
-def _first(mask, start):
-    """The first True of mask[start:] as a position in mask, or -1."""
-    hits = np.flatnonzero(mask[start:])
-    return start + int(hits[0]) if hits.shape[0] else -1
+def _shortens(alpha, r, room, down, up, at_bound):
+    """Which variables would shorten the step alpha (SciPy's test, in its order)."""
+    crosses = (down & (r * alpha < room)) | (up & (r * alpha > room))
+    return (at_bound & (0.0 < alpha)) | (~at_bound & crosses & (room / r < alpha))
 
 
 def backtrack_step(z, r, l, u, nbd, free):
@@ -212,7 +212,7 @@ def backtrack_step(z, r, l, u, nbd, free):
 
     SciPy scans the variables in order, each shortening alpha if its bound is
     nearer; here each round finds the next variable that does (a vector test
-    over the rest), so the loop runs once per shortening.  A variable already
+    over the rest: :func:`.projection.first_hit`), so the loop runs once per shortening.  A variable already
     at the bound it heads for makes alpha 0.  Returns alpha.
     """
     nb = nbd[free]
@@ -222,9 +222,8 @@ def backtrack_step(z, r, l, u, nbd, free):
     at_bound = np.where(down, room >= 0.0, room <= 0.0) & (down | up)
     alpha, ibd, i = np.float64(1.0), 0, 0
     while alpha > 0.0:
-        crosses = (down & (r * alpha < room)) | (up & (r * alpha > room))
-        shorter = (at_bound & (0.0 < alpha)) | (~at_bound & crosses & (room / r < alpha))
-        i = _first(shorter, i)
+        i = first_hit(lambda lo, hi: _shortens(alpha, r[lo:hi], room[lo:hi], down[lo:hi],
+                                               up[lo:hi], at_bound[lo:hi]), i, r.shape[0])
         if i < 0:
             break
         alpha, ibd, i = (np.float64(0.0) if at_bound[i] else room[i] / r[i]), i, i + 1
