@@ -161,9 +161,8 @@ def parse_bounds(bounds, n):
                             f"{type(bounds).__name__}") from None
         if len(pairs) == 2 and all(isinstance(p, np.ndarray) and p.shape == (n,) for p in pairs):
             lb, ub = pairs          # a pair of arrays (lb, ub)
-        elif len(pairs) == n and all(_is_pair(p) for p in pairs):
-            lb = [p[0] for p in pairs]
-            ub = [p[1] for p in pairs]
+        elif len(pairs) == n and (columns := _pair_columns(pairs, n)) is not None:
+            lb, ub = columns
         elif len(pairs) == 2 and n != 2:
             lb, ub = pairs
         elif len(pairs) == n:
@@ -188,6 +187,20 @@ def parse_bounds(bounds, n):
                          f"use None or -np.inf for no lower bound, None or np.inf for no "
                          f"upper bound")
     return lower, upper
+
+
+def _pair_columns(pairs, n):
+    """(lows, highs) when ``pairs`` is n (lo, hi) pairs, else None (one NumPy call
+    instead of a test per pair: n may be a million)."""
+    if any(isinstance(p, (str, bytes)) for p in pairs[:1]):
+        return None
+    try:
+        table = np.array(pairs, dtype=object)
+    except ValueError:          # ragged
+        return None
+    if table.shape != (n, 2):
+        return None
+    return table[:, 0], table[:, 1]
 
 
 def _is_pair(p):
