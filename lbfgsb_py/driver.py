@@ -29,6 +29,7 @@ from . import backends, bounds
 from . import trace as ev
 from .constants import (CONVERGENCE, EPSMCH, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM,
                         GTOL, OK, START, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, WARNING)
+from .reference.line_search import trial_point
 from .state import State
 from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
@@ -144,13 +145,23 @@ class Engine:
         s = self._state
         self.tracer.record(cls, s.iter, s.nfev, fields)
 
+    def _vectors(self, **arrays):
+        """The array fields of an event: read-only copies at level "full", else none
+        (call it under ``if self.tracer.on``)."""
+        if not self.tracer.full:
+            return {}
+        return {name: ev.frozen_array(a, np.int64 if a.dtype.kind in "iu" else np.float64)
+                for name, a in arrays.items()}
+
     def _emit_run_start(self):
         s = self._state
         if self.tracer.on:
+            box = dict(zip(("lower", "upper"), bounds.decode(s.nbd, s.l, s.u))) \
+                if self.tracer.full else {}
             self._emit(ev.RunStart, n=s.n, m=s.m, n_bounded=int(np.count_nonzero(s.nbd)),
                        n_fixed=int(np.count_nonzero(s.iwhere == 3)),
                        n_projected=s.n_projected, ftol=s.ftol, gtol=s.gtol, maxls=s.maxls,
-                       variant=s.variant, level=self.tracer.level)
+                       variant=s.variant, level=self.tracer.level, **self._vectors(**box))
 
     # ------------------------------------------------------------------ x0
     def _initial_point(self):
@@ -173,7 +184,7 @@ class Engine:
         self._emit(ev.InitialPoint, f=s.f, projg=s.sbgnrm,
                    n_at_bound=int(np.count_nonzero(at_l | at_u)),
                    n_zero_gradient=int(np.count_nonzero(s.g == 0)),
-                   n_blocked=int(np.count_nonzero(blocked)))
+                   n_blocked=int(np.count_nonzero(blocked)), **self._vectors(x=s.x, g=s.g))
 
     # ------------------------------------------------------------------ steps 1-2
     def _begin_iteration(self):
@@ -208,7 +219,7 @@ class Engine:
             # No bounds and memory not empty: the Cauchy search was skipped (C:819-824).
             if self.tracer.on:
                 self._emit(ev.CauchyPoint, skipped="unconstrained", n_breakpoints=0,
-                           n_segments=0, t=0.0, n_active=0)
+                           n_segments=0, t=0.0, n_active=0, **self._vectors(xcp=s.x))
             return
         s.nbreak, s.tsum = nbreak, tsum
         s.nintol += nseg
@@ -224,11 +235,11 @@ class Engine:
             self._emit_segments()
         skipped = "zero_projected_gradient" if s.sbgnrm <= 0.0 else ""
         self._emit(ev.CauchyPoint, skipped=skipped, n_breakpoints=s.nbreak,
-                   n_segments=s.nseg, t=s.tsum, n_active=s.nact)
+                   n_segments=s.nseg, t=s.tsum, n_active=s.nact, **self._vectors(xcp=s.xcp))
         moves = {}
         if full:
-            moves = dict(entering=ev.frozen_array(s.indx2[:s.nenter], np.int64),
-                         leaving=ev.frozen_array(s.indx2[s.ileave:], np.int64))
+            moves = self._vectors(entering=s.indx2[:s.nenter], leaving=s.indx2[s.ileave:],
+                                  free=s.index[:s.nfree])
         self._emit(ev.FreeSetChange, n_free=s.nfree, n_entering=s.nenter,
                    n_leaving=s.n - s.ileave, **moves)
 
@@ -245,12 +256,24 @@ class Engine:
         s = self._state
         if s.iword == SUB_NOT_RUN:
             self._emit(ev.SubspaceStep, n_free=s.nfree, alpha=1.0, dd_p=0.0,
-                       outcome="skipped_no_free" if s.nfree == 0 else "skipped_no_memory")
+                       outcome="skipped_no_free" if s.nfree == 0 else "skipped_no_memory",
+                       **self._vectors(xbar=s.z))
             return
         outcome = ("inside" if s.iword == SUB_CONVERGED and s.alpha == 1.0
                    else "backtracked" if (s.dd_p > 0.0 or s.alpha < 1.0) else "projected")
+        vectors = self._vectors(newton=self._newton_point(), xbar=s.z) if self.tracer.full \
+            else {}
         self._emit(ev.SubspaceStep, n_free=s.nfree, outcome=outcome, alpha=s.alpha,
-                   dd_p=s.dd_p)
+                   dd_p=s.dd_p, **vectors)
+
+    def _newton_point(self):
+        """xcp plus the Newton step r on the free variables (the subspace step
+        before its projection); xcp is x when the Cauchy search was skipped."""
+        s = self._state
+        point = (s.xcp if s.cnstnd else s.x).copy()
+        free = s.index[:s.nfree].astype(np.intp)
+        point[free] = point[free] + s.r[:s.nfree]
+        return point
 
     def _reset_memory(self, stage, info):
         s = self._state
@@ -304,13 +327,23 @@ class Engine:
                        gd=s.gdold, f0=s.fold, **vectors)
             return
         ginit, gtest, finit = s.dsave[0], s.dsave[1], s.dsave[4]
-        ftest = finit + stp_tried * gtest
+        ftest = float(finit + stp_tried * gtest)
         stx, sty, brackt, stage = s.bracket
+        point = self._vectors(x=self._trial_point(stp_tried)) if self.tracer.full else {}
         self._emit(ev.LineSearchTrial, trial=trial, stp=stp_tried, f=s.f, gd=s.gd,
                    ftest=ftest, sufficient_decrease=bool(s.f <= ftest),
                    curvature=bool(abs(s.gd) <= GTOL * (-ginit)), stx=stx, sty=sty,
                    brackt=brackt, stage=stage, task=TASK_NAME[s.ls_task],
-                   message=MESSAGE_TEXT[s.ls_msg], case=s.ls_case, next_stp=s.stp)
+                   message=MESSAGE_TEXT[s.ls_msg], case=s.ls_case, next_stp=s.stp, **point)
+
+    def _trial_point(self, stp):
+        """The point of the trial with step ``stp``, the same bits as the backend
+        wrote into x then (the reference's formula; both backends agree)."""
+        s = self._state
+        point = np.empty(s.n)
+        with np.errstate(all="ignore"):
+            trial_point(point, s.xold, s.d, s.z, stp, s.l, s.u, s.nbd, s.cnstnd)
+        return point
 
     def _end_search(self, outcome, text):
         s = self._state
@@ -327,7 +360,7 @@ class Engine:
             if self.tracer.on:
                 self._emit(ev.IterationEnd, f=s.f, projg=s.sbgnrm, nseg=s.nseg, nact=s.nact,
                            sub=SUB_WORDS[s.iword], itls=s.iback, stepl=s.stp,
-                           tstep=s.stp * s.dnorm)
+                           tstep=s.stp * s.dnorm, **self._vectors(x=s.x, g=s.g))
             s.task = TASK_NEW_X
             return self._new_x()
         # The search failed: back to where it started; restart, or give up.
@@ -388,10 +421,18 @@ class Engine:
         s.iupdat += applied
         s.nskip += not applied
         if self.tracer.on:
+            pair = self._pair(applied) if self.tracer.full else {}
             self._emit(ev.BFGSUpdate, applied=applied, sy=dr, threshold=EPSMCH * ddum, yy=rr,
-                       theta=s.theta, col=s.col, n_skipped=s.nskip)
+                       theta=s.theta, col=s.col, n_skipped=s.nskip, **pair)
         if info != 0:
             self._reset_memory("formt", info)
+
+    def _pair(self, applied):
+        """s and y of the update just made (a skipped pair's y is left in gold)."""
+        s = self._state
+        if applied:
+            return self._vectors(s=s.ws[s.itail], y=s.wy[s.itail])
+        return self._vectors(s=s.d if s.stp == 1.0 else s.stp * s.d, y=s.gold)
 
     # ------------------------------------------------------------------ the end
     def _finish(self, task, msg):

@@ -591,6 +591,7 @@ FMT_RUNNING = ("('RUNNING THE L-BFGS-B CODE',/,/,'           * * *',/,/,"
                "'Machine precision =',1p,d10.3)")
 #: prn1lb / prn2lb / prn3lb 1004: a vector, six numbers a line.
 FMT_VECTOR = "(/,a4,1p,6(1x,d11.4),/,(4x,1p,6(1x,d11.4)))"
+FMT_CAUCHY_X = "('Cauchy X =  ',/,(4x,1p,6(1x,d11.4)))"                      # cauchy 1010
 FMT_AT_X0 = "(/,'At X0 ',i9,' variables are exactly at the bounds')"          # active 1001
 FMT_AT_ITERATE = "(/,'At iterate',i5,4x,'f= ',1p,d12.5,4x,'|proj g|= ',1p,d12.5)"  # 1002/2001
 FMT_ITERATION = "(//,'ITERATION ',i5)"                                           # mainlb 1001
@@ -708,7 +709,9 @@ FORTRAN_DIALECT = {
     "fixed": (_at_least(100), lambda i: _listed("Variable  ", i, "  is fixed.")),
     "gcp_found": (_at_least(99), _fortran_gcp),
     "segments_missing": (_at_least(99), _note),
-    "cauchy_x": (_at_least(101), lambda why: f"Cauchy X =   ({NOT_RECORDED}: {why})\n"),
+    "cauchy_x": (_at_least(101), lambda values, why: (
+        f"Cauchy X =   ({NOT_RECORDED}: {why})\n" if values is None
+        else _fortran(FMT_CAUCHY_X, *values))),
     "cauchy_exit": (_at_least(99), lambda: _fortran(FMT_CAUCHY_EXIT)),
     "leaves": (_at_least(100), lambda i: _listed("Variable ", i,
                                                  " leaves the set of free variables")),
@@ -768,7 +771,7 @@ R_DIALECT = {
         + "Piece    %3i f1, f2 at start point %11.4e %11.4e\n" % (j, f1, f2)
         + "Distance to the stationary point =  %11.4e\n" % dtm)),
     "segments_missing": (_at_least(99), _note),
-    "cauchy_x": (_at_least(100), lambda why: f"Cauchy X =   ({NOT_RECORDED}: {why})\n"),
+    "cauchy_x": (_at_least(100), lambda values, why: _r_vector("Cauchy X = ", values, why)),
     "cauchy_exit": (_at_least(99), lambda: "\n---------------- exit CAUCHY----------------------"
                     "\n\n"),
     "leaves": (_at_least(100), lambda i: "Variable %d leaves the set of free variables\n" % i),
@@ -830,6 +833,7 @@ class _Classic:
         self.dialect, self.iprint, self.rtrace, self.report = dialect, iprint, rtrace, report
         self.out, self.segments, self.search, self.stp = [], [], None, 1.0
         self.col, self.pos, self.converged = 0, 0, False
+        self.x = None           # the current iterate, when the trace has it
 
     def text(self):
         for pos, event in enumerate(self.trace.events):
@@ -854,22 +858,23 @@ class _Classic:
     # ---------------------------------------------------- start and iterate 0
     def _run_start(self, e):
         self.say("header", e.n, e.m)
-        bounds = "the bounds l and u are not part of the trace"
-        first = self._next("line_search_start")
+        bounds = _x_reason(self.start, "the bounds l and u")
+        first = self._next("initial_point")
         # SciPy clipped x0 before the Fortran saw it; R passes it unclipped, so its
         # X0 line (printed before the projection) is the raw x0, not in the trace.
         raw = e.n_projected and self.on("infeasible")
-        x0 = first.x.tolist() if first is not None and len(first.x) and not raw else None
-        self.say("start_vector", "L =", None, bounds)
+        x0 = _listed_or_none(first.x) if first is not None and not raw else None
+        self.say("start_vector", "L =", _encoded_bound(e.lower), bounds)
         self.say("start_vector", "X0 =", x0, "x0 before its projection" if raw
                  else _x_reason(self.start, "x0"))
-        self.say("start_vector", "U =", None, bounds)
+        self.say("start_vector", "U =", _encoded_bound(e.upper), bounds)
         if e.n_projected:
             self.say("infeasible")
         if not e.n_bounded:
             self.say("unconstrained")
 
     def _initial_point(self, e):
+        self.x = _listed_or_none(e.x)
         self.say("at_x0", e.n_at_bound)
         self.say("at_iterate0", 0, e.f, e.projg)
 
@@ -888,16 +893,17 @@ class _Classic:
         if e.skipped == "zero_projected_gradient":
             return self.say("subgnorm0")
         self.say("cauchy_enter")
+        xcp = _listed_or_none(e.xcp), _x_reason(self.start, "the Cauchy point xcp")
         if e.n_segments == 0:           # d = 0: cauchy returns before 'There are'
             if self.iprint > 100:
-                self.say("cauchy_x", "the Cauchy point xcp")
+                self.say("cauchy_x", *xcp)
             return
         self.say("breakpoints", e.n_breakpoints)
         if segments and e.n_breakpoints:    # without breakpoints the loop never ran
             self._segments(e, segments)
         else:
             self._unrecorded_segments(e)
-        self.say("cauchy_x", "the Cauchy point xcp")
+        self.say("cauchy_x", *xcp)
         self.say("cauchy_exit")
 
     def _segments(self, e, segments):
@@ -963,9 +969,11 @@ class _Classic:
         self.say("at_iterate_each", e.iteration, e.f, e.projg)
         if self.iprint > 0 and e.iteration % self.iprint == 0:
             self.say("at_iterate_every", e.iteration, e.f, e.projg)
+        self.x = _listed_or_none(e.x) or self._x_now()
         if self.on("x_vector"):
-            self.say("x_vector", "X =", self._x_now(), _x_reason(self.start, "iterates"))
-            self.say("g_vector", "G =", None, "gradient vectors")
+            self.say("x_vector", "X =", self.x, _x_reason(self.start, "iterates"))
+            self.say("g_vector", "G =", _listed_or_none(e.g),
+                     _x_reason(self.start, "gradient vectors"))
         if e.iteration % self.report == 0:
             self.say("driver_iter", e.iteration, e.f)
 
@@ -1000,7 +1008,8 @@ class _Classic:
         self.say("summary", self.trace, self.start, e)
         if self.on("final_x"):
             failed = e.message.startswith("ABNORMAL")
-            x = (self.search.x.tolist() or None) if failed and self.search else self._x_now()
+            x = self.x or ((self.search.x.tolist() or None) if failed and self.search
+                           else self._x_now())
             self.say("final_x", "X =", x, _x_reason(self.start, "iterates"))
         self.say("final_f", e.f)
         self.say("task", e.message)
@@ -1008,6 +1017,18 @@ class _Classic:
         if info:
             self.say("info_" + info)
         self.say("driver_final", e)
+
+
+def _listed_or_none(values):
+    """An array field as a list, or None when the trace did not record it."""
+    return values.tolist() if len(values) else None
+
+
+def _encoded_bound(values):
+    """Bounds as the Fortran holds them (0 where a variable has none), or None."""
+    if not len(values):
+        return None
+    return np.where(np.isfinite(values), values, 0.0).tolist()
 
 
 def _x_reason(start, what):
@@ -1044,8 +1065,9 @@ def classic_text(trace, iprint=0):
     is infeasible`` notice never appears.  Not reproduced: the timing lines
     (``Total User time``, ``Cauchy time``...).
     Needs ``trace="full"`` for Cauchy segments, leaving / entering indices
-    and the ``X`` vectors; ``L``, ``U``, ``G`` and ``Cauchy X`` are never in
-    a trace: one line saying so stands in their place.
+    and the vectors ``L``, ``U``, ``X0``, ``Cauchy X``, ``X`` and ``G``; a
+    trace without them (a lower level, or schema 1.1 and older) gets one
+    line saying so in their place.
     """
     if iprint < 0:
         return ""

@@ -7,9 +7,11 @@ carries its ``kind``, the ``iteration`` (iterations completed so far, SciPy's
 
 Detail levels: ``"off"`` builds no event at all, ``"iteration"`` records a
 bounded number of events per iteration (cost independent of n), ``"full"``
-adds one :class:`CauchyBreakpoint` per Cauchy segment explored, the indices
-of entering/leaving variables and each line search's x and d (read-only NumPy
-arrays; sizes grow with n).
+adds one :class:`CauchyBreakpoint` per Cauchy segment explored and every
+vector a student needs (read-only NumPy arrays; sizes grow with n): the
+bounds, x and g at each iterate, the Cauchy point, the free set and the
+variables entering and leaving it, the subspace step before and after its
+projection, d, every trial point, and s and y of each update.
 
 Sinks: :class:`Trace` (in memory; the default ``Result.trace``), a JSON Lines
 file written and flushed event by event (:class:`JsonlSink`), any callable,
@@ -28,7 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 LEVELS = {"off": 0, "iteration": 1, "full": 2}
 
 
@@ -80,11 +82,23 @@ class Event:
     Fields:
         iteration: iterations completed so far (SciPy ``iter``).
         nfev: function evaluations so far (SciPy ``nfev``).
+
+    :attr:`it` numbers the event as the iteration table does.
     """
 
     kind: ClassVar[str] = "event"
+    #: 1 for the events recorded while iteration ``iteration + 1`` is computed.
+    it_offset: ClassVar[int] = 0
     iteration: int
     nfev: int
+
+    @property
+    def it(self):
+        """The iteration this event belongs to, numbered as the iteration table's
+        rows: 0 for the start-up events, k from iteration k's ``iteration_start``
+        to its ``iteration_end``, stopping tests and BFGS update (and a final
+        ``termination``)."""
+        return self.iteration + self.it_offset
 
     def to_dict(self):
         """The event as a JSON-ready dict (non-finite floats as strings)."""
@@ -94,7 +108,7 @@ class Event:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RunStart(Event):
     """The problem and the options, before the first evaluation.
 
@@ -109,6 +123,10 @@ class RunStart(Event):
         maxls: line-search trial limit.
         variant: ``"scipy"`` or ``"1995"`` subspace step.
         level: trace detail level.
+        lower: each variable's lower bound, -inf where none (full level only;
+            else empty).
+        upper: each variable's upper bound, inf where none (full level only;
+            else empty).
     """
 
     kind: ClassVar[str] = "run_start"
@@ -122,9 +140,12 @@ class RunStart(Event):
     maxls: int
     variant: str
     level: str
+    lower: np.ndarray = field(default_factory=_no_floats)
+    upper: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class InitialPoint(Event):
     """f and the projected gradient at the (projected) starting point.
 
@@ -135,6 +156,8 @@ class InitialPoint(Event):
         n_zero_gradient: variables whose gradient component is exactly 0.
         n_blocked: variables at a bound with the gradient pushing outward
             (they cannot move along -g).
+        x: x0 after its projection onto the box (full level only; else empty).
+        g: the gradient there (full level only; else empty).
     """
 
     kind: ClassVar[str] = "initial_point"
@@ -143,6 +166,9 @@ class InitialPoint(Event):
     n_at_bound: int
     n_zero_gradient: int
     n_blocked: int
+    x: np.ndarray = field(default_factory=_no_floats)
+    g: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +183,7 @@ class IterationStart(Event):
     """
 
     kind: ClassVar[str] = "iteration_start"
+    it_offset: ClassVar[int] = 1
     f: float
     projg: float
     col: int
@@ -180,6 +207,7 @@ class CauchyBreakpoint(Event):
     """
 
     kind: ClassVar[str] = "cauchy_breakpoint"
+    it_offset: ClassVar[int] = 1
     segment: int
     variable: int
     t_break: float
@@ -190,7 +218,7 @@ class CauchyBreakpoint(Event):
     gcp_in_segment: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CauchyPoint(Event):
     """The generalized Cauchy point xcp was found.
 
@@ -202,14 +230,19 @@ class CauchyPoint(Event):
         n_segments: segments explored (SciPy ``nseg``).
         t: path parameter of xcp (sum of passed segments + dt*).
         n_active: variables at a bound at xcp (SciPy ``nact``).
+        xcp: the Cauchy point (x itself when the search was skipped) (full
+            level only; else empty).
     """
 
     kind: ClassVar[str] = "cauchy_point"
+    it_offset: ClassVar[int] = 1
     skipped: str
     n_breakpoints: int
     n_segments: int
     t: float
     n_active: int
+    xcp: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -222,18 +255,22 @@ class FreeSetChange(Event):
         n_leaving: variables that were free and are active now (n - ``ileave``).
         entering: their indices, an int array (full level only; else empty).
         leaving: their indices, an int array (full level only; else empty).
+        free: the free variables at xcp, increasing, an int array (full level
+            only; else empty).
     """
 
     kind: ClassVar[str] = "free_set"
+    it_offset: ClassVar[int] = 1
     n_free: int
     n_entering: int
     n_leaving: int
     entering: np.ndarray = field(default_factory=_no_indices)
     leaving: np.ndarray = field(default_factory=_no_indices)
+    free: np.ndarray = field(default_factory=_no_indices)
     __eq__ = _equal_with_arrays
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SubspaceStep(Event):
     """The subspace minimization [BLNZ95 §5], [MN11].
 
@@ -246,13 +283,23 @@ class SubspaceStep(Event):
             (alpha * d up to the first bound, ``bnd``).
         alpha: backtracking factor (1.0 when not backtracked).
         dd_p: (x_proj - x)'g, the [MN11] descent test (0.0 if not computed).
+        newton: xcp plus the Newton step on the free variables, before any
+            projection or backtracking (empty when the step was skipped; in a
+            backtracked step the variable that limited alpha shows its xcp
+            value) (full level only; else empty).
+        xbar: the subspace minimizer the line search heads for (xcp when
+            the step was skipped) (full level only; else empty).
     """
 
     kind: ClassVar[str] = "subspace_step"
+    it_offset: ClassVar[int] = 1
     n_free: int
     outcome: str
     alpha: float
     dd_p: float
+    newton: np.ndarray = field(default_factory=_no_floats)
+    xbar: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -270,6 +317,7 @@ class LineSearchStart(Event):
     """
 
     kind: ClassVar[str] = "line_search_start"
+    it_offset: ClassVar[int] = 1
     stp: float
     stpmax: float
     dnorm: float
@@ -280,7 +328,7 @@ class LineSearchStart(Event):
     __eq__ = _equal_with_arrays
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LineSearchTrial(Event):
     """One evaluated trial of the Moré–Thuente search and dcsrch's verdict.
 
@@ -302,9 +350,12 @@ class LineSearchTrial(Event):
         case: dcstep case 1–4 of [MT94 §4] that chose the next step, 5 when
             bisection overrode it, 0 when no new step was computed.
         next_stp: the step dcsrch returned (next trial, or the accepted step).
+        x: the trial point x + stp d (clipped to the box) where f and g were
+            evaluated (full level only; else empty).
     """
 
     kind: ClassVar[str] = "line_search_trial"
+    it_offset: ClassVar[int] = 1
     trial: int
     stp: float
     f: float
@@ -320,6 +371,8 @@ class LineSearchTrial(Event):
     message: str
     case: int
     next_stp: float
+    x: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +391,7 @@ class LineSearchEnd(Event):
     """
 
     kind: ClassVar[str] = "line_search_end"
+    it_offset: ClassVar[int] = 1
     outcome: str
     message: str
     stp: float
@@ -345,7 +399,7 @@ class LineSearchEnd(Event):
     xstep: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class BFGSUpdate(Event):
     """The curvature pair (s, y) was stored, or skipped.
 
@@ -358,6 +412,9 @@ class BFGSUpdate(Event):
         theta: theta after the update (y'y / s'y) or unchanged when skipped.
         col: pairs in memory afterwards.
         n_skipped: updates skipped so far (SciPy ``nskip``).
+        s: the step s = stp d (x_new - x_old up to rounding) (full level only;
+            else empty).
+        y: the gradient change y = g_new - g_old (full level only; else empty).
     """
 
     kind: ClassVar[str] = "bfgs_update"
@@ -368,6 +425,9 @@ class BFGSUpdate(Event):
     theta: float
     col: int
     n_skipped: int
+    s: np.ndarray = field(default_factory=_no_floats)
+    y: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +446,12 @@ class MemoryReset(Event):
     reason: str
     info: int
     col_before: int
+
+    @property
+    def it(self):
+        """As :attr:`Event.it`; a reset after the update (``formt``) belongs to
+        the iteration just completed, the others to the one being computed."""
+        return self.iteration + (self.reason != "formt_not_positive_definite")
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +473,7 @@ class ConvergenceTest(Event):
     passed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class IterationEnd(Event):
     """A new iterate was accepted: one row of the classic iteration table.
 
@@ -420,6 +486,8 @@ class IterationEnd(Event):
         itls: line-search trials beyond the first (``itls``, SciPy ``iback``).
         stepl: accepted step length (``stepl``).
         tstep: norm of the step taken (``tstep``).
+        x: the new iterate (full level only; else empty).
+        g: the gradient there (full level only; else empty).
     """
 
     kind: ClassVar[str] = "iteration_end"
@@ -431,6 +499,9 @@ class IterationEnd(Event):
     itls: int
     stepl: float
     tstep: float
+    x: np.ndarray = field(default_factory=_no_floats)
+    g: np.ndarray = field(default_factory=_no_floats)
+    __eq__ = _equal_with_arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +597,8 @@ def event_from_dict(data):
     cls = EVENT_TYPES[data["kind"]]
     kwargs = {}
     for f in dataclasses.fields(cls):
+        if f.name not in data and f.default_factory is not dataclasses.MISSING:
+            continue            # an array field added after the trace was written
         v = data[f.name]
         if f.type == "float" and isinstance(v, str):
             v = float(v)
@@ -577,10 +650,10 @@ class Trace:
         return [e for e in self.events if e.kind in kinds]
 
     def at_iteration(self, k):
-        """Events recorded while computing iteration k (``iteration == k - 1``)
-        plus, for k == 0, the start-up events."""
-        return [e for e in self.events if e.iteration == max(k - 1, 0)
-                and (k > 0 or e.kind in ("run_start", "initial_point"))]
+        """The events of iteration k, numbered as the iteration table's rows
+        (``e.it == k``): from its ``iteration_start`` to its ``iteration_end``,
+        stopping tests and BFGS update; k == 0: the start-up events."""
+        return [e for e in self.events if e.it == k]
 
     def rows(self, kind="iteration_end"):
         """Events of one kind as a list of dicts (for tables and DataFrames)."""

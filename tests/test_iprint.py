@@ -263,7 +263,7 @@ def saved_trace(tmp_path_factory):
     ("iprint1", "At iterate   23    f=  1.08349D-09    |proj g|=  1.72052D-04"),
     ("iprint99", "---------------- CAUCHY entered-------------------"),
     ("iprint100", " Variable             1   is fixed."),
-    ("iprint101", " G = (not recorded in the trace: gradient vectors)"),
+    ("iprint101", " G =  3.4003D+02 -4.8317D+01  3.3383D+02 -4.8317D+01  3.3383D+02"),
     ("iterate.dat", "   it   nf  nseg  nact  sub  itls  stepl    tstep     projg        f"),
     ("r-trace1", "iter   10 value 0.003860"),
     ("r-trace4", "Iteration    22"),

@@ -223,3 +223,66 @@ def test_fast_event_init_is_the_dataclass_init(cls):
         setattr(by_keyword, fields[0].name, -1)
     with pytest.raises(TypeError):
         cls()
+
+
+def test_full_level_holds_every_vector_of_the_run():
+    """Each vector is the one the algorithm used: trial points are the points f was
+    evaluated at, d = xbar - x, s and y are the differences of consecutive iterates."""
+    points = []
+    def fun(x):
+        points.append(x.copy())
+        return rosen(x)
+    bounds = [(-2, 2), (None, 1), (0.5, None), (-2, 2), (None, None)]
+    res = lbfgsb_py.minimize(fun, [1.3, 0.7, 0.8, 1.9, 1.2], jac=rosen_der, bounds=bounds,
+                             trace="full")
+    t = res.trace
+    start = t.of_kind("run_start")[0]
+    np.testing.assert_array_equal(start.lower, [-2, -np.inf, 0.5, -2, -np.inf])
+    np.testing.assert_array_equal(start.upper, [2, 1, np.inf, 2, np.inf])
+    trials = t.of_kind("line_search_trial")
+    np.testing.assert_array_equal([e.x for e in trials], points[1:])
+    iterates = t.of_kind("initial_point") + t.of_kind("iteration_end")
+    np.testing.assert_array_equal(iterates[-1].x, res.x)
+    for k, update in enumerate(t.of_kind("bfgs_update"), 1):
+        np.testing.assert_allclose(update.s, iterates[k].x - iterates[k - 1].x, atol=1e-14)
+        np.testing.assert_array_equal(update.y, iterates[k].g - iterates[k - 1].g)
+    for sub, search in zip(t.of_kind("subspace_step"), t.of_kind("line_search_start")):
+        np.testing.assert_array_equal(sub.xbar - search.x, search.d)
+    for cp, free in zip(t.of_kind("cauchy_point"), t.of_kind("free_set")):
+        assert len(free.free) == free.n_free and np.all(np.diff(free.free) > 0)
+        assert np.all((cp.xcp >= start.lower) & (cp.xcp <= start.upper))
+
+
+def test_newton_point_is_the_subspace_step_before_its_projection():
+    res = lbfgsb_py.minimize(rosen, np.full(4, 0.9), jac=rosen_der, bounds=[(0.0, 1.0)] * 4,
+                             trace="full")
+    steps = [e for e in res.trace.of_kind("subspace_step") if e.outcome == "projected"]
+    assert steps
+    for e in steps:
+        np.testing.assert_array_equal(np.clip(e.newton, 0.0, 1.0), e.xbar)
+        assert np.any(e.newton != e.xbar)
+
+
+def test_traces_of_schema_1_1_load_with_empty_new_vectors(tmp_path):
+    path = tmp_path / "old.jsonl"
+    bounded_run("full").trace.save(path)
+    lines = path.read_text().splitlines()
+    old = [json.dumps({"schema": "lbfgsb_py.trace", "version": "1.1"})]
+    for line in lines[1:]:
+        data = json.loads(line)
+        if data["kind"] != "line_search_start":
+            for name in ("lower", "upper", "x", "g", "xcp", "free", "newton", "xbar", "s", "y"):
+                data.pop(name, None)
+        old.append(json.dumps(data))
+    path.write_text("\n".join(old) + "\n")
+    loaded = lbfgsb_py.Trace.load(path)
+    assert len(loaded) == len(lines) - 1
+    assert loaded.of_kind("iteration_end")[0].x.size == 0
+    assert loaded.of_kind("line_search_start")[0].x.size == 5
+
+
+def test_event_scalars_are_plain_python_values():
+    for e in bounded_run().trace:
+        for f in dataclasses.fields(e):
+            value = getattr(e, f.name)
+            assert type(value) in (int, float, bool, str, np.ndarray), (e.kind, f.name)
