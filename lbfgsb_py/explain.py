@@ -275,9 +275,9 @@ def _check_nonfinite(run):
         return None
     e, name, value = hits[0]
     trials = [t for s in run.searches for t in s.trials if _nonfinite_fields(t)]
-    evidence = dict(event=e.kind, iteration=e.iteration, field=name, value=float(value),
+    evidence = dict(event=e.kind, iteration=e.it, field=name, value=float(value),
                     nfev=e.nfev, n_nonfinite_trials=len(trials),
-                    trials=[(t.iteration, t.trial, t.stp, t.f, t.gd) for t in trials[:5]])
+                    trials=[(t.it, t.trial, t.stp, t.f, t.gd) for t in trials[:5]])
     if e.kind == "line_search_trial":
         evidence.update(trial=e.trial, stp=e.stp)
     last = run.searches[-1].trials if run.searches else []
@@ -335,7 +335,7 @@ def _suspicious_search(search):
     if (max(steps) < 1e3 * min(steps) or not implied(small) >= 10 * implied(large)
             or not _slopes_scale(small, reliable, s.f0)):
         return None
-    return dict(iteration=s.iteration, f0=s.f0, gd=s.gd, n_trials=len(search.trials),
+    return dict(iteration=s.it, f0=s.f0, gd=s.gd, n_trials=len(search.trials),
                 stp_max=max(steps), stp_min=min(steps),
                 orders=round(math.log10(max(steps) / min(steps)), 1),
                 at_step=small.stp, measured_slope=(small.f - s.f0) / small.stp,
@@ -447,7 +447,7 @@ def _check_noise_floor(run):
         return None
     signs, seen = found
     start = searches[-1].start
-    evidence = dict(iteration=start.iteration, f0=start.f0, gd=start.gd,
+    evidence = dict(iteration=start.it, f0=start.f0, gd=start.gd,
                     expected_decrease=_expected_decrease(searches[-1]),
                     resolution_seen=seen, **signs, **_projg_progress(run))
     return _Finding(evidence, severe=_noise_severe(run, seen))
@@ -479,7 +479,7 @@ def _slope_jump(search):
     if not jumps:
         return None
     rate, steps, slopes = max(jumps)
-    return dict(iteration=s.iteration, gd=s.gd, between_steps=steps, slopes=slopes)
+    return dict(iteration=s.it, gd=s.gd, between_steps=steps, slopes=slopes)
 
 
 def _check_nonsmooth(run):
@@ -528,10 +528,10 @@ def _check_line_search(run):
     if not failed or not (abnormal or run.searches[-1] is failed[-1]):
         return None
     last = failed[-1]
-    evidence = dict(iteration=last.end.iteration, outcome=last.end.outcome,
+    evidence = dict(iteration=last.end.it, outcome=last.end.outcome,
                     message=last.end.message, n_trials=last.end.n_trials,
                     maxls=run.begin.maxls if run.begin else None, n_failed=len(failed),
-                    failures=[(s.end.iteration, s.end.outcome, s.end.message)
+                    failures=[(s.end.it, s.end.outcome, s.end.message)
                               for s in failed[-_LIST_MAX:]],
                     bracket=[(t.stp, t.f, t.gd, t.stx, t.sty) for t in last.trials[:50]])
     return _Finding(evidence, severe=not _converged_cleanly(run))

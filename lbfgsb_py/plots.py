@@ -46,7 +46,7 @@ def save(fig, path, dpi=120):
 def _pick_iteration(trace, kind, iteration):
     """The events of ``iteration`` (default: the last one having ``kind`` events)."""
     if iteration is None:
-        starts = [e.iteration + 1 for e in trace.of_kind(kind)]
+        starts = [e.it for e in trace.of_kind(kind)]
         if not starts:
             raise ValueError(f"the trace has no {kind} events{_LEVEL_HINT.get(kind, '')}")
         iteration = starts[-1]

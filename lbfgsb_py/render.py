@@ -351,13 +351,7 @@ def iteration_events(trace, k):
     iteration's, so it includes its ``iteration_end``, convergence tests, BFGS
     update and a final ``termination``.  k = 0: the start-up events.
     """
-    out, current = [], 0
-    for e in as_trace(trace):
-        if e.kind == "iteration_start":
-            current = e.iteration + 1
-        if current == k:
-            out.append(e)
-    return out
+    return as_trace(trace).at_iteration(k)
 
 
 def fortran_task(message):
@@ -547,7 +541,7 @@ def event_line(event):
     fields = _FIELD_HOOKS.get(event.kind, dict)(fields)
     body = " ".join(f"{name}={compact(value)}" for name, value in fields.items()
                     if not (isinstance(value, (str, list)) and len(value) == 0))
-    return f"it {event.iteration:>3} nfev {event.nfev:>5}  {event.kind:<18} {body}"
+    return f"it {event.it:>3} nfev {event.nfev:>5}  {event.kind:<18} {body}"
 
 
 def _trial_fields(fields):
@@ -1113,7 +1107,7 @@ def trials_text(trace):
 
 
 def _search_start_line(e):
-    return (f"{e.iteration + 1:4d} search  f(0)= {e.f0:.8e}  g'd(0)= {e.gd:.8e}  "
+    return (f"{e.it:4d} search  f(0)= {e.f0:.8e}  g'd(0)= {e.gd:.8e}  "
             f"||d||= {e.dnorm:.6e}  stpmax= {e.stpmax:.6e}  first stp= {e.stp:.6e}")
 
 
@@ -1121,13 +1115,13 @@ def _trial_line(e):
     bracket = f"[{e.stx:.6e}, {e.sty:.6e}]" + ("     " if e.brackt else " open")
     flags = f"{'y' if e.sufficient_decrease else '-':>3}{'y' if e.curvature else '-':>3}"
     task = e.task + (f" {e.message}" if e.message else "")
-    return (f"{e.iteration + 1:4d} {e.trial:5d} {e.stp:14.6e} {e.f:16.8e} {e.gd:16.8e}{flags}"
+    return (f"{e.it:4d} {e.trial:5d} {e.stp:14.6e} {e.f:16.8e} {e.gd:16.8e}{flags}"
             f"  {bracket} {e.stage:5d} {e.case:4d} {task}")
 
 
 def _search_end_line(e):
     text = f" ({e.message})" if e.message else ""
-    return (f"{e.iteration + 1:4d} end     {e.outcome}{text}: stp= {e.stp:.6e}  "
+    return (f"{e.it:4d} end     {e.outcome}{text}: stp= {e.stp:.6e}  "
             f"{e.n_trials} trial(s)  step norm= {e.xstep:.6e}")
 
 

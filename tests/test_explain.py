@@ -161,8 +161,10 @@ def test_overflow_in_line_search():
     d = explain(res)
     assert d.causes[0] == "nonfinite"
     ev = d.evidence["nonfinite"]
-    assert (ev["event"], ev["iteration"], ev["trial"], ev["field"]) == \
-        ("line_search_trial", 1, 1, "f")
+    assert (ev["event"], ev["trial"], ev["field"]) == ("line_search_trial", 1, "f")
+    first = next(t for t in res.trace.of_kind("line_search_trial") if t.f == math.inf)
+    assert ev["iteration"] == first.it == first.iteration + 1       # the table's numbering
+    assert first in res.trace.at_iteration(ev["iteration"])
     assert ev["value"] == math.inf
     assert "stalled" in d.causes                          # ftol stop with projg = 20
 

@@ -242,7 +242,8 @@ def test_events_text_one_line_per_trial(abnormal):
     text = events_text(abnormal, kinds=["line_search_trial"])
     lines = text.splitlines()
     assert len(lines) == 20
-    assert lines[0].startswith("it   0 nfev     2  line_search_trial  trial=1 stp=0.353553")
+    # one numbering: the first iteration's trials are "it 1", as in the table's row 1
+    assert lines[0].startswith("it   1 nfev     2  line_search_trial  trial=1 stp=0.353553")
     assert "bracket=[0, 0.353553]" in lines[0] and "task=FG case=1" in lines[0]
     assert "message=" not in lines[0]                 # empty fields are left out
 
@@ -252,6 +253,7 @@ def test_events_text_filters(abnormal):
     assert len(every) == len(abnormal.trace)
     first = events_text(abnormal, iteration=1).splitlines()
     assert first[0].split()[4] == "iteration_start" and "termination" in first[-1]
+    assert {line.split()[1] for line in first} == {"1"}       # labelled as selected
     assert events_text(abnormal, iteration=0).splitlines()[0].split()[4] == "run_start"
     with pytest.raises(ValueError, match="unknown event kind"):
         events_text(abnormal, kinds=["trial"])
