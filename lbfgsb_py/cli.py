@@ -340,7 +340,12 @@ def explain_cmd(trace_path, fun_path, jac_path, jac_true):
 
 # --------------------------------------------------------------------- replay
 REPLAY_HELP = ("n/p: next/previous event, N/P: next/previous iteration, "
-               "g K: go to event K, q: quit")
+               "g I: go to event I, k/K KIND: next/previous event of KIND "
+               "(e.g. k line_search_trial), q: quit")
+#: Replay commands that take an argument, and what they do with it.
+_REPLAY_WITH_ARG = {"g": lambda rp, arg: rp.goto(int(arg)),
+                    "k": lambda rp, arg: rp.next_of_kind(arg),
+                    "K": lambda rp, arg: rp.prev_of_kind(arg)}
 
 
 @cli.command()
@@ -354,19 +359,27 @@ def replay(trace_path, keys):
     click.echo(REPLAY_HELP)
     while True:
         click.echo(f"[{rp.pos}/{len(rp.trace) - 1}] {render.event_line(rp.current)}")
-        cmd = next(scripted, "q") if scripted else click.prompt(">", default="n",
-                                                                show_default=False)
-        if cmd == "q":
+        words = [next(scripted, "q")] if scripted else click.prompt(
+            ">", default="n", show_default=False).split()
+        if words[0] == "q":
             return
-        if cmd == "g":
-            target = next(scripted, "0") if scripted else click.prompt("event", type=int)
-            rp.goto(int(target))
-            continue
-        move = {"n": rp.next, "p": rp.prev, "N": rp.next_iteration, "P": rp.prev_iteration}
-        if cmd not in move:
-            click.echo(REPLAY_HELP)
-            continue
-        move[cmd]()
+        if words[0] in _REPLAY_WITH_ARG and len(words) == 1:
+            words.append(next(scripted, "") if scripted else click.prompt("which"))
+        _replay_command(rp, words)
+
+
+def _replay_command(rp, words):
+    """One replay command (``words``: the command and its argument, if any)."""
+    cmd, arg = words[0], " ".join(words[1:])
+    move = {"n": rp.next, "p": rp.prev, "N": rp.next_iteration, "P": rp.prev_iteration}
+    try:
+        if cmd in _REPLAY_WITH_ARG:
+            return _REPLAY_WITH_ARG[cmd](rp, arg)
+        if cmd in move and not arg:
+            return move[cmd]()
+    except ValueError as exc:
+        click.echo(f"{exc}")
+    click.echo(REPLAY_HELP)
 
 
 # ----------------------------------------------------------------------- plot

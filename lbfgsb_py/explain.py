@@ -137,9 +137,32 @@ class Diagnosis:
             if items:
                 lines.append(f"     evidence: {items}")
             lines.extend(f"     - {tip}" for tip in self.advice.get(code, []))
+        if self.checks:
+            lines.append(CHECKS_HEADER)
         for name, result in self.checks.items():
             lines.append(f"check {name}: " + ", ".join(f"{k}={_fmt(v)}" for k, v in result.items()))
+            lines.append(f"     ({CHECKS[name]})")
         return "\n".join(lines)
+
+
+#: Printed before the ``check`` lines.
+CHECKS_HEADER = ("probes of f itself (explain with fun=; how each works: docs/explain.md, "
+                 "'What fun= adds'):")
+#: What each probe of ``fun=`` measures (printed under its ``check`` line).
+CHECKS = {
+    "resolution": "the smallest change of f measurable near x, from a ladder of steps "
+                  "along d and up to 10 coordinates",
+    "kinks": "one-sided slopes that differ by more than f's resolution: where f is not smooth",
+    "direction": "g'd of the last line search against a central difference of f along d",
+    "coordinates": "each gradient component against a central difference; worst = "
+                   "(index, analytic, numeric)",
+    "fd_step": "the finite-difference step at which f starts to change (suggested_eps)",
+    "curvature": "second differences d2f/dx_i^2 at x; curvature_ratio = largest / smallest "
+                 "positive one (100 or more: bad_scaling); stiffest, flattest = "
+                 "(index, d2f/dx_i^2)",
+    "bounds": "variables fixed by l == u, at a bound, and at a bound with the gradient "
+              "pushing outward",
+}
 
 
 #: Long lists in the printed evidence show their first and last items only

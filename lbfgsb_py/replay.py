@@ -1,5 +1,5 @@
 """Walk a recorded trace forwards and backwards, event by event or iteration by iteration."""
-from .trace import Trace
+from .trace import EVENT_TYPES, Trace
 
 
 class Replay:
@@ -37,11 +37,22 @@ class Replay:
 
     def next_iteration(self):
         """Jump to the next ``iteration_start`` (or the last event)."""
-        return self.goto(self._find(range(self.pos + 1, len(self.trace)), len(self.trace) - 1))
+        return self.next_of_kind("iteration_start")
 
     def prev_iteration(self):
         """Jump to the previous ``iteration_start`` (or the first event)."""
-        return self.goto(self._find(range(self.pos - 1, -1, -1), 0))
+        return self.prev_of_kind("iteration_start")
 
-    def _find(self, indices, default):
-        return next((i for i in indices if self.trace[i].kind == "iteration_start"), default)
+    def next_of_kind(self, kind):
+        """Jump to the next event of this kind (or the last event)."""
+        return self.goto(self._find(kind, range(self.pos + 1, len(self.trace)),
+                                    len(self.trace) - 1))
+
+    def prev_of_kind(self, kind):
+        """Jump to the previous event of this kind (or the first event)."""
+        return self.goto(self._find(kind, range(self.pos - 1, -1, -1), 0))
+
+    def _find(self, kind, indices, default):
+        if kind not in EVENT_TYPES:
+            raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_TYPES)}")
+        return next((i for i in indices if self.trace[i].kind == kind), default)

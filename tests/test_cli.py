@@ -304,3 +304,20 @@ def test_kernels_cached_once_a_compiled_solve_has_run():
                           "print(backends.compiled_ready())"], check=True, capture_output=True,
                          text=True).stdout
     assert out.strip() == "True"
+
+
+def test_replay_takes_an_argument_on_the_same_line_and_jumps_by_kind(tmp_path):
+    from click.testing import CliRunner
+
+    from lbfgsb_py.cli import cli
+    path = tmp_path / "t.jsonl"
+    CliRunner().invoke(cli, ["demo", "--trace-file", str(path)])
+    typed = "g 12\nk line_search_trial\nk line_search_trial\nK iteration_start\nk trial\nq\n"
+    out = CliRunner().invoke(cli, ["replay", str(path)], input=typed)
+    assert out.exit_code == 0, out.output
+    lines = [ln for ln in out.output.splitlines() if ln.startswith("[")]
+    assert lines[1].startswith("[12/")                      # g 12 on one line
+    assert "line_search_trial" in lines[2] and "line_search_trial" in lines[3]
+    assert int(lines[3][1:].split("/")[0]) > int(lines[2][1:].split("/")[0])
+    assert "iteration_start" in lines[4]
+    assert "unknown event kind 'trial'" in out.output and lines[5] == lines[4]

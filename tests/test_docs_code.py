@@ -33,3 +33,21 @@ def test_the_pdb_walk_stops_in_the_cauchy_search(monkeypatch):
     pdb.Pdb(stdin=sys.stdin, stdout=out).runcall(solver.step)
     text = out.getvalue()
     assert "generalized_cauchy_point()" in text and "('nfev', 4)" in text
+
+
+def _local_links(page):
+    """(target, resolved path) of every link and image of a Markdown page that is
+    not a web address or an anchor."""
+    text = page.read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if not re.match(r"(https?|mailto):|#", target):
+            yield target, (page.parent / target.split("#")[0]).resolve()
+
+
+def test_docs_point_only_inside_the_repository():
+    root = DOCS.parent
+    pages = [root / "README.md", *DOCS.glob("*.md")]
+    links = [(page.name, target, path) for page in pages for target, path in _local_links(page)]
+    assert len(links) > 10
+    for name, target, path in links:
+        assert path.is_relative_to(root) and path.exists(), f"{name}: {target}"
