@@ -111,6 +111,9 @@ class State:
     ``ls_projg`` (projected-gradient norm at the accepted point), ``isave``
     (brackt, stage) and ``dsave`` (ginit, gtest, gx, gy, finit, fx, fy, stx,
     sty, stmin, stmax, width, width1): ``dcsrch``'s own state.
+
+    Before x0 is evaluated ``f``, ``g`` and ``sbgnrm`` are NaN.  The copies
+    :meth:`lbfgsb_py.Solver.step_phase` returns also have ``phase`` (see there).
     """
 
     def __init__(self, x, nbd, l, u, *, maxcor=10, ftol=2.220446049250313e-09, gtol=1e-05,
@@ -125,8 +128,8 @@ class State:
         self.cnstnd = bool(np.any(nbd != 0))
         self.boxed = bool(np.all(nbd == 2))
         self.n_projected = 0
-        self.x, self.g = x, np.zeros(n)
-        self.f = self.sbgnrm = 0.0
+        self.x, self.g = x, np.full(n, np.nan)     # NaN: not evaluated yet
+        self.f = self.sbgnrm = np.nan
         self.f_last = np.nan
         self.task, self.msg = int(Task.START), int(Msg.NONE)
         self.status, self.message = -1, ""

@@ -8,13 +8,22 @@ and g are needed and :meth:`tell` takes them, for objectives that live in
 another program.  A Solver can be copied (``copy.deepcopy``: branch the run)
 and pickled; the copy keeps the in-memory trace, not file or callback sinks.
 """
+import collections
 import copy
+
+import numpy as np
 
 from . import backends, checkpoint, driver
 from . import bounds as bd
 from .api import checked_arguments, result_from
+from .constants import SUB_NOT_RUN
 from .objective import Objective, as_gradient, as_scalar
 from .trace import make_tracer
+
+#: The event that ends each phase :meth:`Solver.step_phase` stops after.
+PHASE_OF_EVENT = {"initial_point": "initial", "cauchy_point": "cauchy",
+                  "subspace_step": "subspace", "line_search_trial": "trial",
+                  "bfgs_update": "update", "termination": "done"}
 
 
 class Solver:
@@ -42,6 +51,7 @@ class Solver:
         self.tracer.open()
         self.engine = driver.start(x0, lower, upper, tracer=self.tracer,
                                    backend=backends.check(backend), **options)
+        self._stops = collections.deque()
 
     # -------------------------------------------------------------- ask / tell
     def ask(self):
@@ -60,8 +70,46 @@ class Solver:
         self._close_if_done()
 
     # -------------------------------------------------------------- stepping
+    def step_phase(self):
+        """Advance to the next phase of the algorithm; return the state there.
+
+        Phases, in order: ``"initial"`` (x0 evaluated), then per iteration
+        ``"cauchy"`` (the generalized Cauchy point xcp and the free set there),
+        ``"subspace"`` (z = xbar and d = xbar - x), ``"trial"`` once per
+        line-search trial (x, f, g are the trial's; ``ls_task``, ``stp`` and
+        :attr:`~lbfgsb_py.state.State.bracket` are dcsrch's verdict), and
+        ``"update"`` (the pair s, y stored or skipped); ``"done"`` at the end.
+        The returned copy of the :class:`~lbfgsb_py.state.State` says its phase
+        (``state.phase``) and shows nothing before it is computed: at
+        ``"cauchy"``, z is xcp and d, r are NaN; at ``"subspace"`` the line
+        search's ``stp``, ``stpmx``, ``dnorm`` are NaN.  The backend computes
+        the Cauchy point and the subspace step in one call, so both stops of an
+        iteration are copies taken when the driver records them (the run itself,
+        :attr:`state`, is at the last evaluation).  Needs tracing on (the
+        default level).
+        """
+        if not self._stops:
+            if not self.tracer.on:
+                raise RuntimeError("step_phase needs tracing on (trace='iteration' or "
+                                   "'full')")
+            self.tracer.hook = self._snapshot
+            try:
+                self.step_evaluation()
+            finally:
+                self.tracer.hook = None
+        return self._stops.popleft()
+
+    def _snapshot(self, cls, fields):
+        phase = PHASE_OF_EVENT.get(cls.kind)
+        if phase is not None:
+            state = copy.deepcopy(self.engine.state)
+            state.phase = phase
+            _MASKS.get(phase, _as_is)(state, self.engine, fields)
+            self._stops.append(state)
+
     def step_evaluation(self):
         """Evaluate the objective once (one line-search trial); return the point."""
+        self._stops.clear()
         x = self._need_fun()
         f, g = self.objective(x)
         self.engine.tell(f, g, self.objective.nfev)
@@ -123,6 +171,7 @@ class Solver:
         state = checkpoint.restore_state(arrays, self.tracer.full)
         self.engine = driver.Engine(state, backends.resolve(backends.check(backend), state.n),
                                     self.tracer)
+        self._stops = collections.deque()
         lower, upper = bd.decode(state.nbd, state.l, state.u)
         self.objective = None if fun is None else Objective(
             fun, state.n, args, jac, eps, finite_diff_rel_step, lower, upper)
@@ -140,6 +189,31 @@ class Solver:
     def _close_if_done(self):
         if self.engine.done:
             self.tracer.close()
+
+
+def _as_is(state, engine, fields):
+    """A stop where the state is already what the phase computed."""
+
+
+def _cauchy_view(state, engine, fields):
+    """Only the Cauchy point is computed: z = xcp, no subspace step, no d."""
+    state.z[:] = state.xcp if state.cnstnd or state.col == 0 else state.x
+    state.d[:] = state.r[:] = np.nan
+    state.iword, state.alpha, state.dd_p = SUB_NOT_RUN, 1.0, 0.0
+    _no_search_yet(state, engine, fields)
+
+
+def _no_search_yet(state, engine, fields):
+    """The line search has not started: its step and lengths are unknown."""
+    state.stp = state.stpmx = state.dnorm = state.dtd = np.nan
+
+
+def _trial_view(state, engine, fields):
+    """x is the trial just evaluated (the backend has already moved x on)."""
+    state.x[:] = engine._trial_point(fields["stp"])
+
+
+_MASKS = {"cauchy": _cauchy_view, "subspace": _no_search_yet, "trial": _trial_view}
 
 
 class _TellCounts:

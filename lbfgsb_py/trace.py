@@ -785,6 +785,9 @@ class Tracer:
         self._closers = []
         self._pending = []
         self._memory_only = False
+        #: Called as ``hook(cls, fields)`` when an event is recorded, before the run
+        #: goes on (:meth:`lbfgsb_py.Solver.step_phase` takes its snapshots there).
+        self.hook = None
 
     def open(self):
         """Open the sinks (called by the solver at the start of a run)."""
@@ -819,6 +822,8 @@ class Tracer:
     def record(self, cls, iteration, nfev, fields):
         """Emit the event ``cls(iteration=..., nfev=..., **fields)``; when the
         in-memory trace is the only sink, it builds the event when it is read."""
+        if self.hook is not None:
+            self.hook(cls, fields)
         if self._memory_only:
             self.trace.record(cls, iteration, nfev, fields)
         else:

@@ -1,5 +1,8 @@
 """Stepping, ask/tell and replay share minimize's engine and give identical iterates."""
+import re
+
 import numpy as np
+import pytest
 from scipy.optimize import rosen, rosen_der
 
 import lbfgsb_py
@@ -71,10 +74,53 @@ def test_replay_walks_both_ways(tmp_path):
 
 
 def test_solver_checks_arguments_like_minimize():
-    import pytest
     with pytest.raises(ValueError, match="maxcor must be at least 1"):
         Solver(rosen, X0, maxcor=0)
     with pytest.raises(TypeError, match="fun must be callable"):
         Solver(5, X0)
     solver = Solver(rosen, X0, jac=rosen_der, bounds=BOUNDS, maxcor=5.0)   # integral float
     assert solver.engine.state.m == 5 and solver.run().success
+
+
+def quadratic_2d():
+    """A bounded 2-D quadratic whose minimizer is outside the box."""
+    fun = lambda x: (x[0] - 2) ** 2 + 10 * (x[1] + 1) ** 2 + x[0] * x[1]    # noqa: E731
+    jac = lambda x: np.array([2 * (x[0] - 2) + x[1], 20 * (x[1] + 1) + x[0]])  # noqa: E731
+    return fun, jac
+
+
+def phase_stops(fun, jac, x0, bounds):
+    solver = Solver(fun, x0, jac=jac, bounds=bounds)
+    assert np.isnan(solver.state.f) and np.isnan(solver.state.g).all()   # nothing evaluated
+    stops = [solver.step_phase()]
+    while stops[-1].phase != "done":
+        stops.append(solver.step_phase())
+    return solver, stops
+
+
+@pytest.mark.parametrize("x0, bounds", [([0.5, 0.5], [(0, 1), (-0.5, 1)]),
+                                        (X0, BOUNDS)])
+def test_step_phase_stops_in_order_with_a_consistent_state(x0, bounds):
+    fun, jac = quadratic_2d() if len(x0) == 2 else (rosen, rosen_der)
+    solver, stops = phase_stops(fun, jac, np.array(x0, float), bounds)
+    letters = "".join(s.phase[0].upper() for s in stops)
+    assert re.fullmatch(r"I((CST+)+U?)*D", letters), letters
+    for s in stops:
+        if s.phase in ("initial", "trial"):          # x, f and g belong together
+            assert s.f == fun(s.x) and np.array_equal(s.g, jac(s.x))
+        if s.phase == "cauchy":                       # no subspace step, no d yet
+            assert np.isnan(s.d).all() and np.array_equal(s.z, s.xcp)
+        if s.phase == "subspace":
+            assert np.array_equal(s.d, s.z - s.x) and np.isnan(s.stp)
+    iterates = []
+    ref = lbfgsb_py.minimize(fun, np.array(x0, float), jac=jac, bounds=bounds,
+                             callback=lambda xk: iterates.append(xk.copy()))
+    updates = [s for s in stops if s.phase == "update"]
+    np.testing.assert_array_equal([s.x for s in updates], iterates[:len(updates)])
+    assert stops[-1].nit == ref.nit and sum(s.phase == "trial" for s in stops) == ref.nfev - 1
+
+
+def test_step_phase_needs_tracing():
+    solver = Solver(rosen, X0, jac=rosen_der, trace="off")
+    with pytest.raises(RuntimeError, match="needs tracing on"):
+        solver.step_phase()
