@@ -305,16 +305,19 @@ def load_trace(path):
 
 @cli.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(render.RENDERERS)), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(sorted([*render.RENDERERS, "story"])),
+              default="table", show_default=True)
 @click.option("--kind", "kinds", multiple=True, help="Event kinds to list (events format).")
-@click.option("--iteration", type=int, help="Only the events of this iteration "
-              "(events format).")
+@click.option("--iteration", type=int, help="Only the events of this iteration, numbered as "
+              "the table's rows (events format; story: the iteration to tell, default 1).")
 def show(trace_path, fmt, kinds, iteration):
-    """Render a saved TRACE: iteration table, end-of-run summary or event lines."""
+    """Render a saved TRACE: iteration table, end-of-run summary, event lines or the
+    story of one iteration."""
     trace = load_trace(trace_path)
     if fmt == "events":
         text = render.events_text(trace, kinds=kinds or None, iteration=iteration)
+    elif fmt == "story":
+        text = trace.story(1 if iteration is None else iteration)
     else:
         if kinds or iteration is not None:
             raise CliError("--kind and --iteration apply to --format events")

@@ -659,6 +659,11 @@ class Trace:
         """Events of one kind as a list of dicts (for tables and DataFrames)."""
         return [e.to_dict() for e in self.of_kind(kind)]
 
+    def story(self, k):
+        """Iteration k (the table's row k) told in plain sentences (see :mod:`.story`)."""
+        from .story import story
+        return story(self, k)
+
     def table(self):
         """The classic ``iterate.dat`` iteration table (see :mod:`.render`)."""
         from .render import iteration_table
