@@ -30,7 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 LEVELS = {"off": 0, "iteration": 1, "full": 2}
 
 
@@ -123,6 +123,8 @@ class RunStart(Event):
         maxls: line-search trial limit.
         variant: ``"scipy"`` or ``"1995"`` subspace step.
         level: trace detail level.
+        backend: the backend that ran, ``"reference"`` or ``"compiled"``
+            (empty in traces older than schema 1.3).
         lower: each variable's lower bound, -inf where none (full level only;
             else empty).
         upper: each variable's upper bound, inf where none (full level only;
@@ -140,6 +142,7 @@ class RunStart(Event):
     maxls: int
     variant: str
     level: str
+    backend: str = ""
     lower: np.ndarray = field(default_factory=_no_floats)
     upper: np.ndarray = field(default_factory=_no_floats)
     __eq__ = _equal_with_arrays
