@@ -161,7 +161,8 @@ class Engine:
             self._emit(ev.RunStart, n=s.n, m=s.m, n_bounded=int(np.count_nonzero(s.nbd)),
                        n_fixed=int(np.count_nonzero(s.iwhere == 3)),
                        n_projected=s.n_projected, ftol=s.ftol, gtol=s.gtol, maxls=s.maxls,
-                       variant=s.variant, level=self.tracer.level, backend=self.backend, **self._vectors(**box))
+                       variant=s.variant, level=self.tracer.level, backend=self.backend,
+                       **self._vectors(**box))
 
     # ------------------------------------------------------------------ x0
     def _initial_point(self):
