@@ -386,28 +386,34 @@ def _replay_command(rp, words):
 
 
 # ----------------------------------------------------------------------- plot
-PLOT_KINDS = ("convergence", "line-search", "cauchy")
+PLOT_KINDS = ("convergence", "line-search", "cauchy", "iteration")
 
 
 @cli.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=click.Choice(PLOT_KINDS), default="convergence",
               show_default=True)
-@click.option("--iteration", type=int, help="Iteration to draw (line-search, cauchy; "
-              "default: the last one that has the events).")
+@click.option("--iteration", type=int, help="Iteration to draw (line-search, cauchy, "
+              "iteration; default: the last one that has the events).")
 @click.option("--fun", "fun_path", metavar="MODULE:FUNCTION", help="Objective, to draw "
-              "phi(stp) in a line-search plot (needs a 'full' trace).")
+              "phi(stp) in a line-search plot and contours of f in an iteration plot "
+              "(needs a 'full' trace).")
+@click.option("--coords", nargs=2, type=int, default=(0, 1), show_default=True,
+              help="The two coordinates of an iteration plot.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Image file to write (.png, .svg, .pdf).")
-def plot(trace_path, kind, iteration, fun_path, output):
-    """Draw TRACE: convergence history, one line search or one Cauchy path."""
+def plot(trace_path, kind, iteration, fun_path, coords, output):
+    """Draw TRACE: convergence history, the line searches of one iteration, one Cauchy
+    path, or one iteration in the plane of two coordinates (needs a 'full' trace)."""
     from . import plots
     trace = load_trace(trace_path)
+    fun = load_callable(fun_path) if fun_path else None
     if kind == "convergence":
         fig = plots.plot_convergence(trace)
     elif kind == "line-search":
-        fun = load_callable(fun_path) if fun_path else None
         fig = plots.plot_line_search(trace, iteration, fun=fun)
+    elif kind == "iteration":
+        fig = plots.plot_iteration_2d(trace, iteration, fun=fun, coords=coords)
     else:
         fig = plots.plot_cauchy(trace, iteration)
     plots.save(fig, output)

@@ -1085,7 +1085,7 @@ def r_trace_text(trace, level=1, report=10):
 
 
 _GD = "g'd(stp)"
-TRIALS_HEADER = (f"{'it':>4} {'trial':>5} {'stp':>14} {'f(stp)':>16} {_GD:>16}"
+TRIALS_HEADER = (f"{'it':>4} {'trial':>5} {'stp':>14} {'f(stp)':>16} {_GD:>16} {'f - f0':>10}"
                  f"{'SD':>3}{'CV':>3}  {'bracket [stx, sty]':<33} {'stage':>5} {'case':>4} task")
 
 
@@ -1099,27 +1099,28 @@ def trials_text(trace):
     the dcstep case that chose the next step, dcsrch's task and message; the
     search ends with its outcome and the accepted step.
     """
-    lines = [TRIALS_HEADER]
+    lines, f0 = [TRIALS_HEADER], np.nan
     for e in as_trace(trace):
+        f0 = e.f0 if e.kind == "line_search_start" else f0
         if e.kind in _TRIAL_LINES:
-            lines.append(_TRIAL_LINES[e.kind](e))
+            lines.append(_TRIAL_LINES[e.kind](e, f0))
     return "\n".join(lines) + "\n"
 
 
-def _search_start_line(e):
+def _search_start_line(e, f0):
     return (f"{e.it:4d} search  f(0)= {e.f0:.8e}  g'd(0)= {e.gd:.8e}  "
             f"||d||= {e.dnorm:.6e}  stpmax= {e.stpmax:.6e}  first stp= {e.stp:.6e}")
 
 
-def _trial_line(e):
+def _trial_line(e, f0):
     bracket = f"[{e.stx:.6e}, {e.sty:.6e}]" + ("     " if e.brackt else " open")
     flags = f"{'y' if e.sufficient_decrease else '-':>3}{'y' if e.curvature else '-':>3}"
     task = e.task + (f" {e.message}" if e.message else "")
-    return (f"{e.it:4d} {e.trial:5d} {e.stp:14.6e} {e.f:16.8e} {e.gd:16.8e}{flags}"
+    return (f"{e.it:4d} {e.trial:5d} {e.stp:14.6e} {e.f:16.8e} {e.gd:16.8e} {e.f - f0:10.2e}{flags}"
             f"  {bracket} {e.stage:5d} {e.case:4d} {task}")
 
 
-def _search_end_line(e):
+def _search_end_line(e, f0):
     text = f" ({e.message})" if e.message else ""
     return (f"{e.it:4d} end     {e.outcome}{text}: stp= {e.stp:.6e}  "
             f"{e.n_trials} trial(s)  step norm= {e.xstep:.6e}")
