@@ -221,8 +221,11 @@ def test_dense_cholesky_and_triangular_solves_match_numpy(k):
         assert _dense.solve_upper_transposed(a, o, k, b, 0) == 0
     assert _dense.solve_upper_transposed_block(a, o, k, o + k, nc) == 0
     np.testing.assert_allclose(a[o:o + k, o + k:], np.linalg.solve(r.T, rhs), rtol=1e-10)
-    # The block solve does each column's arithmetic exactly as the one-column solve.
-    assert np.array_equal(a[o:o + k, o + k:], np.column_stack(cols))
+    # A block of one right-hand side takes dtrtrs's one-column path (dtrsv), bit for bit;
+    # several take dtrsm's (tests/test_blas_model.py checks both against SciPy's LAPACK).
+    a[o:o + k, o + k] = rhs[:, 0]
+    assert _dense.solve_upper_transposed_block(a, o, k, o + k, 1) == 0
+    assert np.array_equal(a[o:o + k, o + k], cols[0])
     b = rhs[:, 0].copy()
     assert _dense.solve_upper(a, o, k, b, 0) == 0
     np.testing.assert_allclose(b, np.linalg.solve(r, rhs[:, 0]), rtol=1e-10)

@@ -1,7 +1,7 @@
 """Run SciPy's L-BFGS-B and lbfgsb_py on one problem and compare them evaluation by evaluation.
 
 The comparison: the common prefix of the two sequences of points passed to ``fun``
-(relative tolerance 1e-8 per component, relative to max(1, |x|)), evaluation and
+(relative tolerance 1e-8 per component, relative to max(1, |x|), and bit for bit), evaluation and
 iteration counts, status and message, final f gap, largest bound violation of any
 point we evaluated, and ``hess_inv`` products.  Where the sequences diverge it
 classifies the divergence (see :func:`classify`).
@@ -52,10 +52,16 @@ class Comparison:
     fortran: dict | None = None
     #: With a Fortran run: ``"ours/C"``, ``"ours/Fortran"``, ``"C/Fortran"`` -> :class:`Pair`.
     pairs: dict | None = None
+    #: How many leading points passed to ``fun`` have SciPy's bits exactly.
+    bit_prefix: int = 0
 
     @property
     def full_agreement(self):
         return self.prefix == self.evals_scipy == self.evals_ours
+
+    @property
+    def bit_identical(self):
+        return self.bit_prefix == self.evals_scipy == self.evals_ours
 
     @property
     def same_termination(self):
@@ -98,13 +104,19 @@ def rel_gap(p, q):
     return float(np.max(np.abs(p - q) / np.maximum(1.0, np.abs(p))))
 
 
-def common_prefix(a, b):
+def common_prefix(a, b, same=lambda p, q: rel_gap(p, q) <= RTOL):
+    """How many leading points of a and b are ``same`` (default: equal to :data:`RTOL`)."""
     k = 0
     for p, q in zip(a, b):
-        if p.shape != q.shape or rel_gap(p, q) > RTOL:
+        if p.shape != q.shape or not same(p, q):
             break
         k += 1
     return k
+
+
+def same_bits(p, q):
+    """The two points have the same bit patterns."""
+    return p.dtype == q.dtype and p.tobytes() == q.tobytes()
 
 
 def compare(problem, fortran=None):
@@ -126,7 +138,7 @@ def compare(problem, fortran=None):
         nit=(rs.nit, ro.nit), status=(rs.status, ro.status), message=(rs.message, ro.message),
         f_gap=_f_gap(rs.fun, ro.fun_last_trial), bound_violation=violation,
         hess_inv_gap=_hess_inv_gap(rs, ro, problem.n), verdict=verdict, detail=detail,
-        seconds=secs, events=events)
+        seconds=secs, events=events, bit_prefix=common_prefix(ps, po, same_bits))
     if fortran is not None:
         c.fortran, c.pairs = three_way(Run(po, ro.status, ro.message),
                                        Run(ps, rs.status, rs.message), fortran)

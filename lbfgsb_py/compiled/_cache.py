@@ -6,7 +6,8 @@ Numba caches each kernel's machine code in ``lbfgsb_py/compiled/__pycache__``
 per-user directory Numba picks).  Three files of ours sit beside it:
 
 * ``kernels.sha256``: a digest of the backend's sources (and of the shared
-  constants).  Numba checks only the timestamp of the file that defines a
+  constants, and of the OpenBLAS model the kernels are compiled for: kernel
+  family, thread count and block sizes, from :mod:`lbfgsb_py.reference.blas`).  Numba checks only the timestamp of the file that defines a
   kernel, not of the kernels it calls (which it compiles in): after an edit of,
   say, ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  When the
   digest changes, the package's cache is emptied (with ``NUMBA_CACHE_DIR`` set,
@@ -42,7 +43,13 @@ TAKEN, BUSY, UNWRITABLE = "taken", "busy", "unwritable"
 
 def _digest():
     sources = sorted(PACKAGE.glob("*.py")) + [PACKAGE.parent / "constants.py"]
-    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources) + _model_key()).hexdigest()
+
+
+def _model_key():
+    """What ``_dense`` takes from the reference's OpenBLAS model, frozen into its kernels."""
+    from ..reference import blas
+    return repr((blas.openblas(), blas.DDOT_THREAD_MIN, blas.TRSM_UNROLL)).encode()
 
 
 def is_ready():

@@ -1,162 +1,296 @@
-"""Small dense kernels that stand in for the LAPACK calls of SciPy's code.
+"""The BLAS and LAPACK calls of SciPy's code, computed as SciPy's OpenBLAS computes them.
 
-SciPy calls ``dpotrf`` (Cholesky, upper) and ``dtrtrs`` (triangular solves) on
-matrices of order at most 2m.  Numba would route ``np.linalg`` to SciPy's
-LAPACK, which is not a run-time dependency here, so these are plain loops.
-They act on the square block ``a[o:o+k, o:o+k]`` of a larger array, as the
-Fortran code does with its leading dimensions.
+The compiled twin of the OpenBLAS model in :mod:`lbfgsb_py.reference.blas` (read
+that module for the order of every operation; these kernels perform the same
+operations, fused where OpenBLAS fuses, in the same order): ``ddot``
+(:func:`dot`), ``daxpy`` (:func:`axpy`), ``dpotrf`` (:func:`cholesky_upper`)
+and ``dtrtrs`` (:func:`solve_upper_transposed`,
+:func:`solve_upper_transposed_block`, :func:`solve_upper`).  Numba would route
+``np.linalg`` to SciPy's LAPACK, which is not a run-time dependency here, so
+these are plain loops.  They act on the square block ``a[o:o+k, o:o+k]`` of a
+larger array, as the Fortran code does with its leading dimensions.
+
+The fused multiply-add is LLVM's ``llvm.fma.f64`` (one ``vfmadd`` instruction);
+without JIT (``NUMBA_DISABLE_JIT=1``) it is the reference's exact emulation.
+The kernel family and OpenBLAS's thread count are fixed when the kernels are
+compiled (:func:`lbfgsb_py.reference.blas.openblas`; the compiled cache is
+keyed on them, see :mod:`._cache`).
 """
+import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
+from ..reference import blas as _model
 from ._jit import jit
+
+FAMILY, THREADS = _model.openblas()
+DDOT_THREAD_MIN = _model.DDOT_THREAD_MIN
+TRSM_UNROLL = _model.TRSM_UNROLL[FAMILY]
+
+
+@intrinsic
+def _fma_intrinsic(typingctx, a, b, c):
+    """a*b + c rounded once: LLVM's ``llvm.fma.f64``."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
+if numba.config.DISABLE_JIT:
+    def fma(a, b, c):
+        """a*b + c rounded once (the reference's exact emulation)."""
+        return _model.fma(a, b, c)
+else:
+    @jit
+    def fma(a, b, c):
+        """a*b + c rounded once (one hardware fused multiply-add)."""
+        return _fma_intrinsic(float(a), float(b), float(c))
+
+
+# ---------------------------------------------------------------- ddot
+@jit
+def dot(a, b):
+    """a'b as SciPy's ``ddot``: one :func:`dot_kernel` per OpenBLAS thread's share
+    above :data:`DDOT_THREAD_MIN` elements, the shares' sums added in order."""
+    n = a.shape[0]
+    if n <= DDOT_THREAD_MIN:
+        return dot_kernel(a, b)
+    total = 0.0
+    start = 0
+    for left in range(THREADS, 0, -1):
+        share = (n - start + left - 1) // left
+        total += dot_kernel(a[start:start + share], b[start:start + share])
+        start += share
+    return total
 
 
 @jit
-def cholesky_upper(a, o, k):
-    """Factor the symmetric block A = R'R in place, R upper (like ``dpotrf('U')``).
+def _fma8(a, b, i, r):
+    return (fma(a[i], b[i], r[0]), fma(a[i + 1], b[i + 1], r[1]),
+            fma(a[i + 2], b[i + 2], r[2]), fma(a[i + 3], b[i + 3], r[3]),
+            fma(a[i + 4], b[i + 4], r[4]), fma(a[i + 5], b[i + 5], r[5]),
+            fma(a[i + 6], b[i + 6], r[6]), fma(a[i + 7], b[i + 7], r[7]))
 
-    Reads only the upper triangle.  Returns 0, or j+1 when the j-th pivot is not
-    positive (or NaN): the LAPACK ``info`` convention.  Row j of R is
-    (A[j, j:] - sum_{p<j} R[p, j] R[p, j:]) / R[j, j], the terms subtracted in
-    increasing p.
+
+@jit
+def _fma4(a, b, i, r):
+    return (fma(a[i], b[i], r[0]), fma(a[i + 1], b[i + 1], r[1]),
+            fma(a[i + 2], b[i + 2], r[2]), fma(a[i + 3], b[i + 3], r[3]))
+
+
+@jit
+def _fold(r):
+    """An 8-wide register folded to 4 lanes: lane k + lane k+4."""
+    return (r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7])
+
+
+@jit
+def dot_kernel(a, b):
+    """a'b as one thread of OpenBLAS's SkylakeX ``ddot`` (32 fused partial sums;
+    see :func:`lbfgsb_py.reference.blas.dot_kernel`).  The partial sums are
+    tuples, so that they stay in registers."""
+    n = a.shape[0]
+    n16 = n - n % 16
+    n32 = n16 - n16 % 32
+    z8 = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    r0, r1, r2, r3 = z8, z8, z8, z8
+    for i in range(0, n32, 32):
+        r0 = _fma8(a, b, i, r0)
+        r1 = _fma8(a, b, i + 8, r1)
+        r2 = _fma8(a, b, i + 16, r2)
+        r3 = _fma8(a, b, i + 24, r3)
+    q0, q1, q2, q3 = _fold(r0), _fold(r1), _fold(r2), _fold(r3)
+    if n16 > n32:
+        q0 = _fma4(a, b, n32, q0)
+        q1 = _fma4(a, b, n32 + 4, q1)
+        q2 = _fma4(a, b, n32 + 8, q2)
+        q3 = _fma4(a, b, n32 + 12, q3)
+    total = 0.0
+    if n16:
+        l0 = ((q0[0] + q1[0]) + q2[0]) + q3[0]
+        l1 = ((q0[1] + q1[1]) + q2[1]) + q3[1]
+        l2 = ((q0[2] + q1[2]) + q2[2]) + q3[2]
+        l3 = ((q0[3] + q1[3]) + q2[3]) + q3[3]
+        total = (l0 + l2) + (l1 + l3)
+    for i in range(n16, n):
+        total = fma(b[i], a[i], total)
+    return total
+
+
+# ---------------------------------------------------------------- daxpy
+@jit
+def axpy(alpha, x, y):
+    """y += alpha x as SciPy's ``daxpy``: one fused multiply-add per element, none
+    when alpha = 0."""
+    if alpha == 0.0:
+        return
+    for i in range(y.shape[0]):
+        y[i] = fma(alpha, x[i], y[i])
+
+
+# ---------------------------------------------------------------- dpotrf
+@jit
+def cholesky_upper(a, o, k):
+    """Factor the symmetric block A = R'R in place, R upper, as OpenBLAS's ``potf2``
+    (see :func:`lbfgsb_py.reference.blas.cholesky_upper`).
+
+    Returns 0, or j+1 when the j-th pivot is <= 0 (a NaN pivot is not caught).
     """
     for j in range(k):
-        _subtract_products(a, o, j, o + j, o + k)
-        s = a[o + j, o + j]
-        if not s > 0.0:
+        col_j = a[o:o + j, o + j]
+        pivot = a[o + j, o + j] - dot(col_j, col_j)
+        if pivot <= 0.0:
+            a[o + j, o + j] = pivot
             return j + 1
-        rjj = np.sqrt(s)
+        rjj = np.sqrt(pivot)
         a[o + j, o + j] = rjj
-        for i in range(o + j + 1, o + k):
-            a[o + j, i] /= rjj
+        _row_update(a, o, j, k)
+        inv = 1.0 / rjj
+        for q in range(o + j + 1, o + k):
+            a[o + j, q] *= inv
+    return 0
+
+
+@jit
+def _row_update(a, o, j, k):
+    """A[j, q] -= R[:j, q]'R[:j, j] for q > j, as OpenBLAS's ``dgemv_t`` kernel
+    (see :func:`lbfgsb_py.reference.blas.gemv_t_subtract`)."""
+    m4 = j - j % 4
+    ncol = k - j - 1
+    n4 = ncol - ncol % 4
+    for c in range(ncol):
+        q = o + j + 1 + c
+        y = a[o + j, q]
+        if m4 > 0:
+            if c < n4:
+                y -= _lanes4_fused(a, o, q, o + j, m4)
+            elif ncol % 4 >= 2 and c < n4 + 2:
+                y -= _lanes2(a, o, q, o + j, m4)
+            else:
+                y -= _lanes4(a, o, q, o + j, m4)
+        rows = j - m4
+        if rows == 1:
+            y = fma(a[o + m4, q], -a[o + m4, o + j], y)
+        elif rows > 1:
+            s = fma(a[o + m4, q], -a[o + m4, o + j], a[o + m4 + 1, q] * -a[o + m4 + 1, o + j])
+            if rows == 3:
+                s = fma(a[o + m4 + 2, q], -a[o + m4 + 2, o + j], s)
+            y = y + s
+        a[o + j, q] = y
+
+
+@jit
+def _lanes4_fused(a, o, q, x, m4):
+    """Column q's rows o..o+m4 times column x: 4 lanes of fused multiply-adds."""
+    l0 = l1 = l2 = l3 = 0.0
+    for i in range(o, o + m4, 4):
+        l0 = fma(a[i, q], a[i, x], l0)
+        l1 = fma(a[i + 1, q], a[i + 1, x], l1)
+        l2 = fma(a[i + 2, q], a[i + 2, x], l2)
+        l3 = fma(a[i + 3, q], a[i + 3, x], l3)
+    return (l0 + l2) + (l1 + l3)
+
+
+@jit
+def _lanes4(a, o, q, x, m4):
+    """As :func:`_lanes4_fused`, each product rounded before it is added."""
+    l0 = l1 = l2 = l3 = 0.0
+    for i in range(o, o + m4, 4):
+        l0 += a[i, q] * a[i, x]
+        l1 += a[i + 1, q] * a[i + 1, x]
+        l2 += a[i + 2, q] * a[i + 2, x]
+        l3 += a[i + 3, q] * a[i + 3, x]
+    return (l0 + l2) + (l1 + l3)
+
+
+@jit
+def _lanes2(a, o, q, x, m4):
+    """Two lanes (even rows, odd rows), each product rounded before it is added."""
+    l0 = l1 = 0.0
+    for i in range(o, o + m4, 2):
+        l0 += a[i, q] * a[i, x]
+        l1 += a[i + 1, q] * a[i + 1, x]
+    return l0 + l1
+
+
+# ---------------------------------------------------------------- dtrtrs
+@jit
+def _zero_pivot(a, o, k):
+    for j in range(k):
+        if a[o + j, o + j] == 0.0:
+            return j + 1
     return 0
 
 
 @jit
 def solve_upper_transposed(a, o, k, b, bo):
-    """Solve R' x = b in place (``dtrtrs('U', 'T')``), R = a[o:o+k, o:o+k] upper.
-
-    ``b[bo:bo+k]`` is overwritten with x.  Returns 0 or j+1 for a zero pivot.
-    x_j = (b_j - sum_{p<j} R[p, j] x_p) / R[j, j], the terms subtracted in
-    increasing p.  Eight entries at a time first take the terms of the x_p
-    already known, as eight independent running differences.
-    """
+    """Solve R' x = b in place (``dtrtrs('U', 'T')``, one right-hand side: ``dtrsv``),
+    R = a[o:o+k, o:o+k] upper; ``b[bo:bo+k]`` becomes x.  Returns 0 or j+1 for
+    a zero pivot.  x_j = (b_j - ddot(R[:j, j], x[:j])) / R[j, j]."""
+    info = _zero_pivot(a, o, k)
+    if info:
+        return info
     for j in range(k):
-        if a[o + j, o + j] == 0.0:
-            return j + 1
-    for j0 in range(0, k, 8):
-        last = k - 1
-        q1, q2, q3 = min(j0 + 1, last), min(j0 + 2, last), min(j0 + 3, last)
-        q4, q5, q6, q7 = min(j0 + 4, last), min(j0 + 5, last), min(j0 + 6, last), min(j0 + 7, last)
-        t0, t1, t2, t3 = b[bo + j0], b[bo + q1], b[bo + q2], b[bo + q3]
-        t4, t5, t6, t7 = b[bo + q4], b[bo + q5], b[bo + q6], b[bo + q7]
-        for p in range(j0):
-            xp = b[bo + p]
-            t0 -= a[o + p, o + j0] * xp
-            t1 -= a[o + p, o + q1] * xp
-            t2 -= a[o + p, o + q2] * xp
-            t3 -= a[o + p, o + q3] * xp
-            t4 -= a[o + p, o + q4] * xp
-            t5 -= a[o + p, o + q5] * xp
-            t6 -= a[o + p, o + q6] * xp
-            t7 -= a[o + p, o + q7] * xp
-        b[bo + q7], b[bo + q6], b[bo + q5], b[bo + q4] = t7, t6, t5, t4
-        b[bo + q3], b[bo + q2], b[bo + q1], b[bo + j0] = t3, t2, t1, t0
-        for j in range(j0, min(j0 + 8, k)):
-            t = b[bo + j]
-            for p in range(j0, j):
-                t -= a[o + p, o + j] * b[bo + p]
-            b[bo + j] = t / a[o + j, o + j]
+        if j:
+            b[bo + j] -= dot(a[o:o + j, o + j], b[bo:bo + j])
+        b[bo + j] = b[bo + j] / a[o + j, o + j]
     return 0
 
 
 @jit
 def solve_upper_transposed_block(a, o, k, c, nc):
-    """Solve R' X = B in place for the nc right-hand sides B = a[o:o+k, c:c+nc].
-
-    Each column gets exactly the arithmetic of :func:`solve_upper_transposed`;
-    eight columns are worked at once.  Returns 0 or j+1 for a zero pivot.
-    """
-    for j in range(k):
-        if a[o + j, o + j] == 0.0:
-            return j + 1
-    for j in range(k):
-        _subtract_products(a, o, j, c, c + nc)
+    """Solve R' X = B in place for the nc right-hand sides B = a[o:o+k, c:c+nc]
+    (``dtrtrs('U', 'T')``: ``dtrsv`` for one, the ``dtrsm`` kernel for several;
+    see :func:`lbfgsb_py.reference.blas.solve_upper_transposed`).  Returns 0 or
+    j+1 for a zero pivot."""
+    if nc == 1:
+        return solve_upper_transposed(a, o, k, a[:, c], o)
+    info = _zero_pivot(a, o, k)
+    if info:
+        return info
+    r0 = 0
+    size = TRSM_UNROLL
+    while r0 < k:
+        while r0 + size > k:
+            size //= 2
         for q in range(c, c + nc):
-            a[o + j, q] /= a[o + j, o + j]
+            _trsm_block(a, o, r0, r0 + size, q)
+        r0 += size
     return 0
 
 
 @jit
-def _subtract_products(a, o, j, q, qend):
-    """a[o+j, q'] -= a[o+p, o+j] a[o+p, q'] for p = 0 .. j-1 in turn, q <= q' < qend.
-
-    Written as one row update per p (out -= a[o+p, o+j] * row p), the inner loop
-    over the columns runs as vector instructions; every entry still gets its
-    terms subtracted one by one in increasing p, as in a one-column loop.
-    """
-    out = a[o + j, q:qend]
-    for p in range(j):
-        rp = a[o + p, o + j]
-        row = a[o + p, q:qend]
-        for c in range(out.shape[0]):
-            out[c] -= rp * row[c]
+def _trsm_block(a, o, r0, r1, q):
+    """Rows r0..r1 of right-hand side q: lose the solved rows' products (one fused
+    sum each, subtracted once), then solved with the reciprocal pivots."""
+    if r0:
+        for r in range(r0, r1):
+            acc = 0.0
+            for p in range(r0):
+                acc = fma(a[o + p, o + r], a[o + p, q], acc)
+            a[o + r, q] -= acc
+    for i in range(r0, r1):
+        xi = a[o + i, q] * (1.0 / a[o + i, o + i])
+        a[o + i, q] = xi
+        for s in range(i + 1, r1):
+            a[o + s, q] = fma(-xi, a[o + i, o + s], a[o + s, q])
 
 
 @jit
 def solve_upper(a, o, k, b, bo):
-    """Solve R x = b in place (``dtrtrs('U', 'N')``), R = a[o:o+k, o:o+k] upper."""
-    for j in range(k):
-        if a[o + j, o + j] == 0.0:
-            return j + 1
+    """Solve R x = b in place (``dtrtrs('U', 'N')``: ``dtrsv``), R = a[o:o+k, o:o+k]
+    upper: from the last row up, x_j = b_j / R[j, j], then b[:j] loses
+    x_j R[:j, j] (fused).  Returns 0 or j+1 for a zero pivot."""
+    info = _zero_pivot(a, o, k)
+    if info:
+        return info
     for j in range(k - 1, -1, -1):
-        t = b[bo + j]
-        for p in range(j + 1, k):
-            t -= a[o + j, o + p] * b[bo + p]
-        b[bo + j] = t / a[o + j, o + j]
+        xj = b[bo + j] / a[o + j, o + j]
+        b[bo + j] = xj
+        for p in range(j):
+            b[bo + p] = fma(-xj, a[o + p, o + j], b[bo + p])
     return 0
-
-
-@jit
-def dot(a, b):
-    """Inner product, summed as SciPy's BLAS ``ddot`` kernel groups it.
-
-    OpenBLAS's x86-64 ``ddot`` keeps 16 partial sums (four 4-wide registers)
-    over the first ``n - n % 16`` elements, adds them pairwise at the end and
-    then the remaining elements one by one.  We follow that grouping (without
-    its fused multiply-adds, which Numba cannot express); besides coming closer
-    to SciPy's rounding than a single running sum, the independent partial sums
-    run several times faster.  They are sixteen named variables, not an array,
-    so that they stay in registers.
-    """
-    n = a.shape[0]
-    n16 = n - n % 16
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
-    c8 = c9 = c10 = c11 = c12 = c13 = c14 = c15 = 0.0
-    for i in range(0, n16, 16):
-        c0 += a[i] * b[i]
-        c1 += a[i + 1] * b[i + 1]
-        c2 += a[i + 2] * b[i + 2]
-        c3 += a[i + 3] * b[i + 3]
-        c4 += a[i + 4] * b[i + 4]
-        c5 += a[i + 5] * b[i + 5]
-        c6 += a[i + 6] * b[i + 6]
-        c7 += a[i + 7] * b[i + 7]
-        c8 += a[i + 8] * b[i + 8]
-        c9 += a[i + 9] * b[i + 9]
-        c10 += a[i + 10] * b[i + 10]
-        c11 += a[i + 11] * b[i + 11]
-        c12 += a[i + 12] * b[i + 12]
-        c13 += a[i + 13] * b[i + 13]
-        c14 += a[i + 14] * b[i + 14]
-        c15 += a[i + 15] * b[i + 15]
-    # Lane k of register r holds c[4r + k]: add the four registers pairwise, then
-    # the lanes of the result pairwise.
-    q0 = (c0 + c4) + (c8 + c12)
-    q1 = (c1 + c5) + (c9 + c13)
-    q2 = (c2 + c6) + (c10 + c14)
-    q3 = (c3 + c7) + (c11 + c15)
-    s = (q0 + q2) + (q1 + q3) if n16 else 0.0
-    for i in range(n16, n):
-        s += a[i] * b[i]
-    return s

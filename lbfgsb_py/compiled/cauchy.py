@@ -20,7 +20,7 @@ import numpy as np
 
 from ..constants import EPSMCH
 from . import lbfgs_matrices
-from ._dense import dot
+from ._dense import axpy, dot
 from ._jit import fmax, jit
 
 
@@ -179,8 +179,7 @@ def _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta, col,
     f2 = f2 - theta * dibp2
     if col == 0:
         return f1, f2, 0
-    for j in range(col2):
-        c[j] += dt * p[j]
+    axpy(dt, p[:col2], c[:col2])
     pointr = head
     for j in range(col):
         wbp[j] = wy[pointr, ibp]
@@ -192,8 +191,7 @@ def _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta, col,
     wmc = dot(c[:col2], v[:col2])
     wmp = dot(p[:col2], v[:col2])
     wmw = dot(wbp[:col2], v[:col2])
-    for j in range(col2):
-        p[j] -= dibp * wbp[j]
+    axpy(-dibp, wbp[:col2], p[:col2])
     f1 = f1 + dibp * wmc
     f2 = f2 + dibp * 2.0 * wmp - dibp2 * wmw
     return f1, f2, 0
@@ -276,9 +274,7 @@ def cauchy(x, l, u, nbd, g, iwhere, ws, wy, sy, wt, theta, col, head, sbgnrm,
         dtm = 0.0
     tsum += dtm
     # Move the variables not yet fixed: xcp = x + tsum * d.
-    for i in range(n):
-        xcp[i] += tsum * d[i]
+    axpy(tsum, d, xcp)
     if col > 0:
-        for j in range(col2):
-            c[j] += dtm * p[j]
+        axpy(dtm, p[:col2], c[:col2])
     return nseg, 0, nbreak, tsum

@@ -175,31 +175,18 @@ def factor_k(wn, wn1, sy, theta, col):
         return -1
     _dense.solve_upper_transposed_block(wn, 0, col, col, col)
     # (2,2) += (1,2)'(1,2)
-    sums = np.empty(col)
     for i in range(col, 2 * col):
-        _add_column_products(wn, col, i, sums[:2 * col - i])
+        _add_column_products(wn, col, i)
     if _dense.cholesky_upper(wn, col, col) != 0:
         return -2
     return 0
 
 
 @jit
-def _add_column_products(wn, col, i, sums):
-    """wn[i, j] += sum_{k<col} wn[k, i] wn[k, j] for the len(sums) columns j from i on.
-
-    Each sum is a running sum in increasing k from 0, then added to wn[i, j];
-    ``sums`` holds them, updated a row of (1,2) at a time so that the loop over
-    the columns runs as vector instructions.
-    """
-    sums[:] = 0.0
-    for k in range(col):
-        w = wn[k, i]
-        row = wn[k, i:i + sums.shape[0]]
-        for c in range(sums.shape[0]):
-            sums[c] += w * row[c]
-    out = wn[i, i:i + sums.shape[0]]
-    for c in range(sums.shape[0]):
-        out[c] += sums[c]
+def _add_column_products(wn, col, i):
+    """wn[i, j] += ddot(wn[:col, i], wn[:col, j]) for the columns j = i .. 2 col - 1."""
+    for j in range(i, 2 * col):
+        wn[i, j] += _dense.dot(wn[:col, i], wn[:col, j])
 
 
 @jit

@@ -19,7 +19,7 @@ keeps f'' >= eps f''_0 (L-BFGS-B 3.0).  SciPy counterparts: ``cauchy``, ``hpsolb
 import numpy as np
 
 from ..constants import EPSMCH
-from .blas import dot, fmax_scalar, running_difference, running_sum
+from .blas import axpy, dot, fmax_scalar, running_difference, running_sum
 from .compact import bmv, ring_slots
 from .projection import ALWAYS_FIXED, AT_LOWER, AT_UPPER, FREE, NOT_MOVED, UNBOUNDED
 
@@ -145,7 +145,7 @@ def next_derivatives(f1, f2, dt, d_b, z_b, b, state):
     if col == 0:
         return f1, f2, 0
     c, p, wbp, v = s.c[:2 * col], s.p[:2 * col], s.wbp[:2 * col], s.v[:2 * col]
-    c[:] = c + dt * p
+    c[:] = axpy(dt, p, c)
     slots = ring_slots(s.head, col, s.m)
     wbp[:col] = s.wy[slots, b]
     wbp[col:] = theta * s.ws[slots, b]
@@ -153,7 +153,7 @@ def next_derivatives(f1, f2, dt, d_b, z_b, b, state):
     if info:
         return f1, f2, info
     wmc, wmp, wmw = dot(c, v), dot(p, v), dot(wbp, v)
-    p[:] = p - d_b * wbp
+    p[:] = axpy(-d_b, wbp, p)
     f1 = f1 + d_b * wmc
     f2 = f2 + d_b * 2.0 * wmp - d_b2 * wmw
     return f1, f2, 0
@@ -243,9 +243,9 @@ def _search_segments(s, f1, f2, nbreak, bnded):
     if dtm <= 0.0:
         dtm = np.float64(0.0)
     tsum += dtm
-    s.z[:] = s.z + tsum * s.d                    # the variables not fixed move to t*
+    s.z[:] = axpy(tsum, s.d, s.z)                # the variables not fixed move to t*
     if col > 0:
-        s.c[:2 * col] = s.c[:2 * col] + dtm * s.p[:2 * col]
+        s.c[:2 * col] = axpy(dtm, s.p[:2 * col], s.c[:2 * col])
     return nseg, 0, nbreak, float(tsum)
 
 

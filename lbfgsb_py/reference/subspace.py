@@ -33,7 +33,7 @@ SciPy counterparts: ``formk``, ``cmprlb``, ``subsm``.
 import numpy as np
 
 from ..constants import SS_A, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, SY_A, SY_Z, YY_Z
-from .blas import (cholesky_upper, fmax, fmin, running_sum, solve_upper,
+from .blas import (cholesky_upper, dot, fmax, fmin, running_sum, solve_upper,
                    solve_upper_transposed)
 from .compact import bmv, ring_slots
 from .projection import first_hit, has_lower, has_upper
@@ -109,9 +109,9 @@ def factor_k(wn, wn1, sy, theta, col):
     if cholesky_upper(K11) != 0:
         return -1
     solve_upper_transposed(K11, K12)
-    # (2,2) += (1,2)'(1,2): entry [i, j] the running sum over k of K12[k, i] K12[k, j].
-    schur = running_sum(K12[:, :, None] * K12[:, None, :], axis=0)
-    K22[upper] = K22[upper] + schur[upper]
+    # (2,2) += (1,2)'(1,2): entry [i, j] the ddot of columns i and j of K12.
+    for i, j in zip(*upper):
+        K22[i, j] = K22[i, j] + dot(K12[:, i], K12[:, j])
     if cholesky_upper(K22) != 0:
         return -2
     return 0
