@@ -2,7 +2,8 @@
 
 Commands: ``demo`` (a built-in problem: table, result, explanation), ``run``
 (your ``module:function``, JSON Lines trace), ``show`` (render a saved trace),
-``replay`` (walk a saved trace), ``explain`` (diagnose a saved trace), ``plot``
+``replay`` (walk a saved trace), ``explain`` (diagnose a saved trace), ``view`` (a page
+to explore a saved trace), ``plot``
 (convergence, line search, Cauchy path to an image file), ``variants`` (the two
 subspace steps side by side), ``capture`` (trace SciPy's L-BFGS-B runs inside a
 script), ``compile`` (compile the Numba kernels ahead of time).
@@ -417,6 +418,22 @@ def plot(trace_path, kind, iteration, fun_path, coords, output):
     else:
         fig = plots.plot_cauchy(trace, iteration)
     plots.save(fig, output)
+    click.echo(f"wrote {output}")
+
+
+# ----------------------------------------------------------------------- view
+@cli.command("view")
+@click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--fun", "fun_path", metavar="MODULE:FUNCTION", help="Objective: phi curves "
+              "and, for a 'full' trace, each iteration over contours of f.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="HTML file to write (self-contained, works offline).")
+def view_cmd(trace_path, fun_path, output):
+    """Write a page to explore TRACE: summary, diagnosis, convergence, the iteration
+    table and, for the selected iteration, its decisions, pictures and story."""
+    from .view import view
+    trace = load_trace(trace_path)
+    view(trace, fun=load_callable(fun_path) if fun_path else None, path=output)
     click.echo(f"wrote {output}")
 
 
