@@ -104,6 +104,11 @@ class Result(dict):
         body = "\n".join(f"{k:>8}: {self[k]!r}" for k in keys if k in self)
         return f"{body}\n   trace: {len(self.get('trace') or ())} events"
 
+    def _repr_html_(self):
+        """Jupyter's display: message, main fields, a few table rows, a chart."""
+        from .notebook import result_html
+        return result_html(self)
+
 
 def _rebuild_result(items):
     return Result(items)

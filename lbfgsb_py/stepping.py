@@ -150,6 +150,11 @@ class Solver:
         ``S``/``Y`` the stored pairs, oldest first."""
         return copy.deepcopy(self.engine.state)
 
+    def _repr_html_(self):
+        """Jupyter's display: where the run is and the table rows so far."""
+        from .notebook import solver_html
+        return solver_html(self)
+
     # -------------------------------------------------------------- checkpoints
     def save_checkpoint(self, path):
         """Save the exact state (see :mod:`lbfgsb_py.checkpoint`) to ``path``."""

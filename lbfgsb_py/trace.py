@@ -107,6 +107,11 @@ class Event:
             out[f.name] = _encode(getattr(self, f.name))
         return out
 
+    def _repr_html_(self):
+        """Jupyter's display: kind, iteration, what the event is, its fields."""
+        from .notebook import event_html
+        return event_html(self)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class RunStart(Event):
@@ -671,6 +676,11 @@ class Trace:
         """The classic ``iterate.dat`` iteration table (see :mod:`.render`)."""
         from .render import iteration_table
         return iteration_table(self)
+
+    def _repr_html_(self):
+        """Jupyter's display: message, a few table rows, a projected-gradient chart."""
+        from .notebook import trace_html
+        return trace_html(self)
 
     def save(self, path):
         """Write the trace as JSON Lines (header line first)."""
