@@ -24,6 +24,9 @@ from numba.extending import intrinsic
 from ..reference import blas as _model
 from ._jit import jit
 
+#: For the small helpers of the hot loops: inlined into their callers by Numba.
+inline = numba.njit(cache=True, error_model="numpy", inline="always")
+
 FAMILY, THREADS = _model.openblas()
 DDOT_THREAD_MIN = _model.DDOT_THREAD_MIN
 TRSM_UNROLL = _model.TRSM_UNROLL[FAMILY]
@@ -45,14 +48,14 @@ if numba.config.DISABLE_JIT:
         """a*b + c rounded once (the reference's exact emulation)."""
         return _model.fma(a, b, c)
 else:
-    @jit
+    @inline
     def fma(a, b, c):
         """a*b + c rounded once (one hardware fused multiply-add)."""
         return _fma_intrinsic(float(a), float(b), float(c))
 
 
 # ---------------------------------------------------------------- ddot
-@jit
+@inline
 def dot(a, b):
     """a'b as SciPy's ``ddot``: one :func:`dot_kernel` per OpenBLAS thread's share
     above :data:`DDOT_THREAD_MIN` elements, the shares' sums added in order."""
@@ -69,6 +72,13 @@ def dot(a, b):
 
 
 @jit
+def dot_call(a, b):
+    """:func:`dot` as a call of its own (:func:`dot` is inlined into its callers, which
+    Numba's parallel loops cannot take)."""
+    return dot(a, b)
+
+
+@inline
 def _fma8(a, b, i, r):
     return (fma(a[i], b[i], r[0]), fma(a[i + 1], b[i + 1], r[1]),
             fma(a[i + 2], b[i + 2], r[2]), fma(a[i + 3], b[i + 3], r[3]),
@@ -76,19 +86,19 @@ def _fma8(a, b, i, r):
             fma(a[i + 6], b[i + 6], r[6]), fma(a[i + 7], b[i + 7], r[7]))
 
 
-@jit
+@inline
 def _fma4(a, b, i, r):
     return (fma(a[i], b[i], r[0]), fma(a[i + 1], b[i + 1], r[1]),
             fma(a[i + 2], b[i + 2], r[2]), fma(a[i + 3], b[i + 3], r[3]))
 
 
-@jit
+@inline
 def _fold(r):
     """An 8-wide register folded to 4 lanes: lane k + lane k+4."""
     return (r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7])
 
 
-@jit
+@inline
 def dot_kernel(a, b):
     """a'b as one thread of OpenBLAS's SkylakeX ``ddot`` (32 fused partial sums;
     see :func:`lbfgsb_py.reference.blas.dot_kernel`).  The partial sums are
@@ -252,32 +262,41 @@ def solve_upper_transposed_block(a, o, k, c, nc):
     info = _zero_pivot(a, o, k)
     if info:
         return info
+    acc = np.empty(nc)
     r0 = 0
     size = TRSM_UNROLL
     while r0 < k:
         while r0 + size > k:
             size //= 2
-        for q in range(c, c + nc):
-            _trsm_block(a, o, r0, r0 + size, q)
+        _trsm_block(a, o, r0, r0 + size, c, acc)
         r0 += size
     return 0
 
 
 @jit
-def _trsm_block(a, o, r0, r1, q):
-    """Rows r0..r1 of right-hand side q: lose the solved rows' products (one fused
-    sum each, subtracted once), then solved with the reciprocal pivots."""
+def _trsm_block(a, o, r0, r1, c, acc):
+    """Rows r0..r1 of the right-hand sides a[o:o+k, c:c+len(acc)]: each entry loses
+    the solved rows' products (one fused sum from 0.0, subtracted once), then the
+    rows are solved with the reciprocal pivots.  The inner loops run along a row
+    (one entry per right-hand side: independent sums, each in its own order)."""
+    nc = acc.shape[0]
     if r0:
         for r in range(r0, r1):
-            acc = 0.0
+            acc[:] = 0.0
             for p in range(r0):
-                acc = fma(a[o + p, o + r], a[o + p, q], acc)
-            a[o + r, q] -= acc
+                rpr = a[o + p, o + r]
+                for q in range(nc):
+                    acc[q] = fma(rpr, a[o + p, c + q], acc[q])
+            for q in range(nc):
+                a[o + r, c + q] -= acc[q]
     for i in range(r0, r1):
-        xi = a[o + i, q] * (1.0 / a[o + i, o + i])
-        a[o + i, q] = xi
+        inv = 1.0 / a[o + i, o + i]
+        for q in range(nc):
+            a[o + i, c + q] *= inv
         for s in range(i + 1, r1):
-            a[o + s, q] = fma(-xi, a[o + i, o + s], a[o + s, q])
+            ris = a[o + i, o + s]
+            for q in range(nc):
+                a[o + s, c + q] = fma(-a[o + i, c + q], ris, a[o + s, c + q])
 
 
 @jit
