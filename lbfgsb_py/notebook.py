@@ -93,7 +93,10 @@ def run_parts(trace):
     rows = [[e.it] + [compact(getattr(e, name)) for name in ROW_FIELDS] for e in ends]
     table = _table(("it",) + ROW_FIELDS, _elided(rows)) if rows else ""
     points = [(e.it, e.projg) for e in trace.of_kind("initial_point") + ends]
-    return table + projg_chart(points)
+    chart = projg_chart(points)
+    caption = ("<div>projected gradient per iteration (log scale; a red dot: exactly 0)</div>"
+               if chart else "")
+    return table + caption + chart
 
 
 def trace_html(trace):
