@@ -130,6 +130,8 @@ class RunStart(Event):
         level: trace detail level.
         backend: the backend that ran, ``"reference"`` or ``"compiled"``
             (empty in traces older than schema 1.3).
+        blas: the BLAS/LAPACK kernels whose rounding the run reproduces and their
+            thread count, e.g. ``"skylakex, 2 threads"`` (empty before 1.3).
         lower: each variable's lower bound, -inf where none (full level only;
             else empty).
         upper: each variable's upper bound, inf where none (full level only;
@@ -148,6 +150,7 @@ class RunStart(Event):
     variant: str
     level: str
     backend: str = ""
+    blas: str = ""
     lower: np.ndarray = field(default_factory=_no_floats)
     upper: np.ndarray = field(default_factory=_no_floats)
     __eq__ = _equal_with_arrays
