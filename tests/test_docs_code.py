@@ -1,5 +1,6 @@
 """The Python examples in the docs run as written."""
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,10 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-@pytest.mark.parametrize("page", ["reading-the-code.md"])
-def test_python_blocks_run(page, capsys):
+@pytest.mark.parametrize("page", ["reading-the-code.md", "exploring-a-run.md"])
+def test_python_blocks_run(page, capsys, monkeypatch):
+    monkeypatch.chdir(DOCS.parent)          # the pages' examples run from the repository root
+    monkeypatch.setattr(sys, "path", list(sys.path))
     blocks = re.findall(r"```python\n(.*?)```", (DOCS / page).read_text(), re.S)
     assert blocks
     for block in blocks:
