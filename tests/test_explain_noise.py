@@ -10,21 +10,12 @@ import numpy as np
 import pytest
 
 from lbfgsb_py import explain, minimize
+from test_explain import rosen, rosen_der
 
 X4 = np.array([-1.2, 1.0, -1.2, 1.0])
 X2 = np.array([-1.2, 1.0])
 WRONG_FOR_NOISE = ("wrong_gradient", "nonsmooth", "zero_projected_gradient")
 
-
-def rosen(x):
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
-
-
-def rosen_der(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
 
 
 def rounded(quantum):
