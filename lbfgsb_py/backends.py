@@ -32,9 +32,11 @@ import sys
 BACKENDS = ("auto", "reference", "compiled")
 
 #: From this many variables on, ``"auto"`` uses the compiled backend even when
-#: it must be compiled first: the reference would then take longer than the
-#: compilation (see validation/BENCH.md for both backends' speed).
-AUTO_COMPILED_MIN_N = 20_000
+#: it must be compiled first (about two minutes, once per installation): the
+#: reference, whose exact fused multiply-adds are emulated, then takes some
+#: 40 ms and more per iteration (validation/BENCH.md), so a run of a few
+#: thousand iterations would take longer than the compilation.
+AUTO_COMPILED_MIN_N = 2_000
 
 
 def check(name):
