@@ -29,6 +29,8 @@ import os
 import subprocess
 import sys
 
+from . import reference
+
 BACKENDS = ("auto", "reference", "compiled")
 
 #: From this many variables on, ``"auto"`` uses the compiled backend even when
@@ -103,7 +105,6 @@ class ReferenceKernels:
     """The reference backend bound to one state (its functions take the state)."""
 
     def __init__(self, state):
-        from . import reference
         self.state = state
         self._ref = reference
 

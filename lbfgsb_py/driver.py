@@ -323,10 +323,8 @@ class Engine:
     def _emit_trial(self, stp_tried, trial):
         s = self._state
         if trial == 0:
-            vectors = dict(x=ev.frozen_array(s.xold), d=ev.frozen_array(s.d)) \
-                if self.tracer.full else {}
             self._emit(ev.LineSearchStart, stp=s.stp, stpmax=s.stpmx, dnorm=s.dnorm,
-                       gd=s.gdold, f0=s.fold, **vectors)
+                       gd=s.gdold, f0=s.fold, **self._vectors(x=s.xold, d=s.d))
             return
         ginit, gtest, finit = s.dsave[0], s.dsave[1], s.dsave[4]
         ftest = float(finit + stp_tried * gtest)
