@@ -25,8 +25,8 @@ L-BFGS-B evaluation by evaluation we must add as it does:
   exact (tested bit for bit against SciPy's own BLAS and LAPACK) for factors
   of order <= 32 and solves of order <= 64, far above L-BFGS-B's usual
   2m = 20; larger ones keep these orders where OpenBLAS blocks differently.
-* **dnrm2** -- the Euclidean norm, which OpenBLAS computes in extended
-  precision: in practice the correctly rounded result (:func:`norm2`).
+* **dnrm2** -- the Euclidean norm, which OpenBLAS's x86-64 kernel computes
+  with the x87 unit in 80-bit extended precision (:func:`norm2`).
 
 Also here: C's ``fmax``/``fmin`` (:func:`fmax`, :func:`fmin`), whose NaN and
 signed-zero rules differ from Python's ``max`` and NumPy's ``np.fmax``.
@@ -97,8 +97,41 @@ def max_abs(a):
     return mags.max() if mags.shape[0] else np.float64(0.0)
 
 
+#: NumPy's ``longdouble`` is the x87 80-bit format (64-bit significand) here.
+X87 = np.finfo(np.longdouble).nmant == 63
+
+
 def norm2(a):
-    """The Euclidean norm ||a||, correctly rounded (as SciPy's ``dnrm2`` in practice).
+    """||a|| as SciPy's BLAS ``dnrm2`` computes it: OpenBLAS's x86-64 ``nrm2.S``.
+
+    The x87 unit squares and adds in 80-bit extended precision (64-bit
+    significand, so no square under- or overflows): the first n - n % 8 squares
+    go to four partial sums (sum k takes entries 4i + k, in order), the last
+    n % 8 to the first of them; the sums are added ((s0 + s2) + s1) + s3, the
+    square root taken in extended precision and rounded to double.  NumPy's
+    ``longdouble`` is that x87 format on x86-64, so the model runs it directly;
+    where it is not (:data:`X87` False), the correctly rounded norm
+    (:func:`norm2_rounded`), which the kernel gives in all but rare cases.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if not X87:
+        return norm2_rounded(a)
+    squares = np.square(a.astype(np.longdouble))
+    n8 = a.shape[0] - a.shape[0] % 8
+    sums = [_extended_sum(squares[k:n8:4], np.longdouble(0.0)) for k in range(4)]
+    sums[0] = _extended_sum(squares[n8:], sums[0])
+    return np.float64(np.sqrt(((sums[0] + sums[2]) + sums[1]) + sums[3]))
+
+
+def _extended_sum(terms, start):
+    """start + terms[0] + terms[1] + ..., left to right, in ``longdouble``."""
+    if terms.shape[0] == 0:
+        return start
+    return np.add.accumulate(np.concatenate(([start], terms)))[-1]
+
+
+def norm2_rounded(a):
+    """The Euclidean norm ||a||, correctly rounded.
 
     The sum of squares S is held exactly as the unevaluated sum of the
     rounded squares and their errors (:func:`exact_squares`); ``math.fsum``
