@@ -64,12 +64,11 @@ def _header(results):
 
 def _openblas_line():
     """Which OpenBLAS SciPy runs here and which kernel model we used."""
-    from lbfgsb_py.reference.blas import _scipy_openblas, openblas
-    family, threads = openblas()
+    from lbfgsb_py.reference.blas import _scipy_openblas, openblas_description
     loaded = _scipy_openblas()
     scipy_side = f"SciPy's OpenBLAS runs its {loaded[0]} kernels on {loaded[1]} threads" \
         if loaded else "SciPy's OpenBLAS kernels unknown"
-    return f"{scipy_side}; our BLAS/LAPACK model: {family}, {threads} threads"
+    return f"{scipy_side}; our BLAS/LAPACK model: {openblas_description()}"
 
 
 def _three_way(results):

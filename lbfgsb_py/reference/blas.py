@@ -282,6 +282,13 @@ def openblas_source():
     return _choice().source
 
 
+def openblas_description():
+    """The model, its thread count and how it was chosen, in words, e.g.
+    "haswell, 2 threads (SciPy's OpenBLAS: core Haswell)"."""
+    family, threads, source = _choice()
+    return f"{family}, {threads} threads ({source})"
+
+
 _CHOICE = None
 
 
