@@ -3,7 +3,7 @@
 SciPy's OpenBLAS (built for several x86-64 cores) runs the kernels
 ``OPENBLAS_CORETYPE`` names when that is set before it loads, so one machine
 can run every family's kernels: for each family this runs ``ddot``, ``daxpy``,
-``dpotrf`` and ``dtrtrs`` (one and several right-hand sides) of
+``dnrm2``, ``dpotrf`` and ``dtrtrs`` (one and several right-hand sides) of
 ``scipy.linalg.blas`` / ``lapack`` in a subprocess with the core forced, on
 inputs made by a generator of our own (:func:`uniform`: the same on every
 machine and NumPy), and records a digest of each output's bits.
@@ -13,6 +13,8 @@ family too.
 
     python -m validation.blas_patterns           # rewrite tests/data/blas_patterns.json
     python -m validation.blas_patterns --check   # the model against the library here
+    python -m validation.blas_patterns --against .venv-scipy114/bin/python
+        # another SciPy's OpenBLAS against this one's, on the kernels both load
 """
 import argparse
 import hashlib
@@ -73,6 +75,7 @@ def cases():
     for n in SIZES:
         yield f"ddot/{n}", "ddot", (_vector(n, n), _vector(n + 7, n))
         yield f"daxpy/{n}", "daxpy", (_vector(n + 11, 1)[0], _vector(n + 13, n), _vector(n + 17, n))
+        yield f"dnrm2/{n}", "dnrm2", (_vector(n + 19, n),)
     for k in FACTOR_ORDERS:
         yield f"dpotrf/{k}", "dpotrf", (_spd(k, k),)
     for k in SOLVE_ORDERS:
@@ -107,6 +110,8 @@ def library(operation, inputs):
     if operation == "daxpy":
         alpha, x, y = inputs
         return sblas.daxpy(x, y.copy(), a=alpha)
+    if operation == "dnrm2":
+        return sblas.dnrm2(inputs[0])
     if operation == "dpotrf":
         factor, info = lapack.dpotrf(inputs[0], lower=0, clean=1)
         return factor if info == 0 else np.nan
@@ -121,6 +126,8 @@ def model(operation, inputs, family, threads):
         return blas.dot(*inputs, family=family, threads=threads)
     if operation == "daxpy":
         return blas.axpy(*inputs, family=family)
+    if operation == "dnrm2":
+        return blas.norm2(inputs[0])
     a = inputs[0].copy()
     if operation == "dpotrf":
         return np.triu(a) if blas.cholesky_upper(a, family) == 0 else np.nan
@@ -140,12 +147,26 @@ def model_digests(family, threads=THREADS):
 
 
 def _library_digests():
-    """Child process: {case: digest} of SciPy's library, as JSON on stdout, with its core."""
+    """Child process: {case: digest} of SciPy's library, as JSON on stdout, with its
+    core, thread count and versions."""
+    import scipy
     core, threads = blas._scipy_openblas()
     found = {name: digest(library(op, inputs)) for name, op, inputs in cases()}
     for name, op, inputs in threaded_cases(threads):
         found[name] = digest(library(op, inputs))
-    json.dump({"core": core, "threads": threads, "digests": found}, sys.stdout)
+    json.dump({"core": core, "threads": threads, "scipy": scipy.__version__,
+               "openblas": scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["version"],
+               "digests": found}, sys.stdout)
+
+
+def _child(python, env):
+    """Run :func:`_library_digests` in ``python`` with ``env``; its JSON."""
+    env = {**env}
+    env.pop("LBFGSB_PY_BLAS", None)
+    out = subprocess.run([str(python), "-m", "validation.blas_patterns", "--child"], env=env,
+                         check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    return json.loads(out)
 
 
 def record(core, threads=THREADS):
@@ -153,16 +174,28 @@ def record(core, threads=THREADS):
     thread count; None if SciPy's OpenBLAS then runs another core or thread count."""
     found = {}
     for count in threads:
-        env = dict(os.environ, OPENBLAS_CORETYPE=core, OPENBLAS_NUM_THREADS=str(count))
-        env.pop("LBFGSB_PY_BLAS", None)
-        out = subprocess.run([sys.executable, "-m", "validation.blas_patterns", "--child"], env=env,
-                             check=True, capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent.parent).stdout
-        result = json.loads(out)
+        result = _child(sys.executable, dict(os.environ, OPENBLAS_CORETYPE=core,
+                                             OPENBLAS_NUM_THREADS=str(count)))
         if result["core"] != core or result["threads"] != count:
             return None
         found.update(result["digests"])
     return found
+
+
+def against(python, core):
+    """Another SciPy's OpenBLAS (run by the interpreter ``python``) against this one's,
+    both forced to the kernels of ``core``, on 1 and 2 threads: (their SciPy and
+    OpenBLAS versions, cases compared, the cases that differ), or None if either
+    library does not run that core when asked."""
+    diff, count = [], 0
+    for threads in THREADS:
+        env = dict(os.environ, OPENBLAS_CORETYPE=core, OPENBLAS_NUM_THREADS=str(threads))
+        theirs, ours = _child(python, env), _child(sys.executable, env)
+        if theirs["core"] != core or ours["core"] != core:
+            return None
+        diff += differences(ours["digests"], theirs["digests"])
+        count += len(ours["digests"])
+    return f"SciPy {theirs['scipy']} (OpenBLAS {theirs['openblas']})", count, diff
 
 
 def differences(expected, found):
@@ -175,9 +208,18 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="compare the model with the library")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--family", choices=blas.FAMILIES, action="append")
+    parser.add_argument("--against", metavar="PYTHON",
+                        help="compare the OpenBLAS of the SciPy that PYTHON imports with ours")
     args = parser.parse_args(argv)
     if args.child:
         return _library_digests()
+    if args.against:
+        for family in args.family or blas.FAMILIES:
+            found = against(args.against, CORES[family])
+            print(f"{family}: " + ("not run" if found is None else
+                                   f"{found[0]} vs ours: {found[1] - len(found[2])}/{found[1]} "
+                                   f"cases identical {found[2][:10]}"))
+        return
     recorded = {}
     for family in args.family or blas.FAMILIES:
         found = record(CORES[family])
