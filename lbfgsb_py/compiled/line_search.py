@@ -7,11 +7,10 @@ very first iteration of an unboxed problem, where it is min(1/||d||, stpmax)
 [BLNZ95 §6; SciPy ``lnsrlb`` C:2543-2682].  Each trial then goes to the
 Moré–Thuente search (:mod:`lbfgsb_py.more_thuente`) with SciPy's constants.
 """
-from numba import objmode, prange
+from numba import prange
 
 from ..constants import BIG_STEP, CONVERGENCE, FTOL, GTOL, STPMIN, WARNING, XTOL
-from ..reference.blas import norm2 as _reference_norm2
-from . import _dense, _vector, bounds, more_thuente
+from . import _dense, _vector, _x87, bounds, more_thuente
 from ._jit import fmax, fmin, jit, twins
 from ._lend import D, G, DSAVE, ISAVE, XOLD, NBD, L, U, X, Z, floats1, ints1
 
@@ -78,16 +77,12 @@ _clipped_step, _clipped_step_parallel = twins(_clipped_step_loops)
 
 @jit
 def norm2(d, nparts=1):
-    """||d|| as SciPy's BLAS ``dnrm2`` computes it: OpenBLAS's x86-64 kernel sums the
-    squares with the x87 unit in 80-bit extended precision.
+    """||d|| as SciPy's BLAS ``dnrm2`` computes it: OpenBLAS's x86-64 ``nrm2.S`` sums
+    the squares with the x87 unit in 80-bit extended precision (:mod:`._x87`).
 
-    Numba has no 80-bit ``long double``, so the reference model
-    (:func:`lbfgsb_py.reference.blas.norm2`, on NumPy's ``longdouble``) computes
-    it, in object mode.  ``nparts`` is not used.
+    ``nparts`` is not used: the kernel is one thread's.
     """
-    with objmode(root="float64"):
-        root = float(_reference_norm2(d))
-    return root
+    return _x87.norm2(d)
 
 
 @jit
