@@ -101,7 +101,13 @@ def _sums_of_squares(builder, vector):
 
 
 if X87:
-    norm2 = _x87_norm2
+    @jit
+    def norm2(a):
+        """||a|| as SciPy's ``dnrm2``: |a_0| for one entry (OpenBLAS's
+        ``interface/nrm2.c`` skips the kernel then), else the kernel's x87 sums."""
+        if a.shape[0] == 1:
+            return abs(a[0])
+        return _x87_norm2(a)
 else:
     @jit
     def norm2(a):

@@ -76,21 +76,11 @@ _clipped_step, _clipped_step_parallel = twins(_clipped_step_loops)
 
 
 @jit
-def norm2(d, nparts=1):
-    """||d|| as SciPy's BLAS ``dnrm2`` computes it: OpenBLAS's x86-64 ``nrm2.S`` sums
-    the squares with the x87 unit in 80-bit extended precision (:mod:`._x87`).
-
-    ``nparts`` is not used: the kernel is one thread's.
-    """
-    return _x87.norm2(d)
-
-
-@jit
 def start(x, g, d, l, u, nbd, cnstnd, iteration, t, r, nparts):
     """||d||, stpmax, and the saved start point t = x, r = g."""
     _vector.copy(t, x, nparts)
     _vector.copy(r, g, nparts)
-    return norm2(d, nparts), max_step(x, d, l, u, nbd, cnstnd, iteration)
+    return _x87.norm2(d), max_step(x, d, l, u, nbd, cnstnd, iteration)
 
 
 @jit

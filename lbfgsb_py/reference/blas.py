@@ -117,8 +117,12 @@ def norm2(a):
     ``longdouble`` is that x87 format on x86-64, so the model runs it directly;
     where it is not (:data:`X87` False), the correctly rounded norm
     (:func:`norm2_rounded`), which the kernel gives in all but rare cases.
+    One entry never reaches the kernel: OpenBLAS's ``interface/nrm2.c`` returns
+    |a_0| (so a NaN loses its sign).
     """
     a = np.asarray(a, dtype=np.float64)
+    if a.shape[0] == 1:
+        return np.abs(a[0])
     if not X87:
         return norm2_rounded(a)
     squares = np.square(a.astype(np.longdouble))
