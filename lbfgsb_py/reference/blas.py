@@ -19,11 +19,11 @@ L-BFGS-B evaluation by evaluation we must add as it does:
   four kernel families (:data:`KERNELS`: SkylakeX, Haswell, Sandybridge and
   Nehalem, the generic one), choosing as OpenBLAS chooses (:func:`openblas`),
   with an exact fused multiply-add (:func:`fma`): :func:`dot` (``ddot``, split
-  among OpenBLAS's threads above 10,000 elements), :func:`axpy` (``daxpy``),
-  :func:`cholesky_upper` (``dpotrf``: the unblocked ``potf2`` with the
-  ``dgemv_t`` kernel, :func:`gemv_t_subtract`), :func:`solve_upper_transposed`
-  and :func:`solve_upper` (``dtrtrs``: ``dtrsv`` for one right-hand side, the
-  ``dtrsm`` kernel for several).  Each family is exact (tested bit for bit
+  among OpenBLAS's threads above 10,000 elements; :func:`dots` for several in
+  one pass), :func:`axpy` (``daxpy``), :func:`cholesky_upper` (``dpotrf``:
+  the unblocked ``potf2`` with the ``dgemv_t`` kernel, :func:`gemv_t_subtract`),
+  :func:`solve_upper_transposed` and :func:`solve_upper` (``dtrtrs``:
+  ``dtrsv`` for one right-hand side, the ``dtrsm`` kernel for several).  Each family is exact (tested bit for bit
   against SciPy's own BLAS and LAPACK run with that family's kernels) for
   factors of order <= 32 and solves of order <= 64, far above L-BFGS-B's usual
   2m = 20; larger ones keep these orders where OpenBLAS blocks differently.
@@ -47,7 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .exact import exact_squares, fma, two_product
+from .exact import exact_squares, fma, fma_float, fused_running_sum, two_product
 
 
 # ---------------------------------------------------------------- running sums
@@ -413,13 +413,29 @@ def dot(a, b, family=None, threads=None):
     share per OpenBLAS thread (:func:`_shares`); each share is
     summed by :func:`dot_kernel` and the shares' sums are added in order.
     """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    n = a.shape[0]
-    if n <= DDOT_THREAD_MIN:
-        return dot_kernel(a, b, family)
-    total, start = np.float64(0.0), 0
-    for share in _shares(n, threads or openblas()[1]):
-        total = total + dot_kernel(a[start:start + share], b[start:start + share], family)
+    a = np.asarray(a, dtype=np.float64)
+    if a.shape[0] < 16:        # ddot.c's C loop alone (no kernel, one thread)
+        b = np.asarray(b, dtype=np.float64)
+        return np.float64(_tail_sum(0.0, a.tolist(), b.tolist(), _kernels(family).fused_c))
+    return dots(a[np.newaxis], b, family, threads)[0]
+
+
+def dots(A, b, family=None, threads=None):
+    """[dot(A[r], b[r]) for each row r] (``b`` one vector: the same for every row).
+
+    Each row gets exactly the operations of :func:`dot` (the same shares,
+    lanes, folds and tail; swapping a dot's two vectors changes no bit), done
+    for all rows side by side: one pass over the columns instead of one per row.
+    """
+    A, B = np.asarray(A, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    B = B if B.ndim == 2 else B[np.newaxis]
+    kernels = _kernels(family)
+    if A.shape[1] <= DDOT_THREAD_MIN:
+        return _dot_kernel_rows(A, B, kernels)
+    total, start = np.zeros(A.shape[0]), 0
+    for share in _shares(A.shape[1], threads or openblas()[1]):
+        part = slice(start, start + share)
+        total = total + _dot_kernel_rows(A[:, part], B[:, part], kernels)
         start += share
     return total
 
@@ -429,64 +445,84 @@ def dot_kernel(a, b, family=None):
 
     The first n - n % 16 products go to the family's assembly kernel
     (:func:`_dot_skylakex`, :func:`_dot_registers`); the last n % 16 are added
-    to its sum one at a time, fused if the C code is.
+    to its sum one at a time, fused if the C code is (:func:`_tail_sum`).
     """
-    kernels = _kernels(family)
-    n = a.shape[0]
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return _dot_kernel_rows(a[np.newaxis], b[np.newaxis], _kernels(family))[0]
+
+
+def _dot_kernel_rows(A, B, kernels):
+    """:func:`dot_kernel` of each row of A with the row of B (one row: for all)."""
+    n = A.shape[1]
     n16 = n - n % 16
-    total = np.float64(0.0)
+    total = np.zeros(A.shape[0])
     if n16:
         kernel = _dot_skylakex if kernels.width == 8 else _dot_registers
-        total = kernel(a[:n16], b[:n16], kernels)
-    for i in range(n16, n):
-        total = _madd(b[i], a[i], total, kernels.fused_c)
-    return total
+        total = kernel(A[:, :n16], B[:, :n16], kernels)
+    b_rows = B[:, n16:].tolist()
+    if len(b_rows) < A.shape[0]:
+        b_rows *= A.shape[0]
+    return np.array([_tail_sum(s, a, b, kernels.fused_c)
+                     for s, a, b in zip(total.tolist(), A[:, n16:].tolist(), b_rows)])
 
 
-def _dot_skylakex(a, b, kernels):
-    """a'b for a multiple of 16 products, as ``ddot_microk_skylakex-2.c`` sums them.
+def _tail_sum(s, a, b, fused):
+    """s + b0 a0 + b1 a1 + ... for two lists, one product at a time, each a
+    multiply-add fused or rounded twice (``ddot.c``'s C loop), in Python floats
+    (the same IEEE doubles as NumPy's, with less overhead for a few)."""
+    for x, y in zip(b, a):
+        s = fma_float(x, y, s) if fused else s + x * y
+    return s
+
+
+def _steps(A, width):
+    """A's rows cut into consecutive groups of ``width``: (groups, rows, width)."""
+    return A.reshape(A.shape[0], A.shape[1] // width, width).transpose(1, 0, 2)
+
+
+def _dot_skylakex(A, B, kernels):
+    """Each row's A[r]'B[r] for a multiple of 16 products, as
+    ``ddot_microk_skylakex-2.c`` sums them (B's one row: for every row).
 
     As many products as the largest multiple of 32 allows go to 32 partial sums
-    (four 8-wide registers), each updated by a fused multiply-add; each register
-    is folded to 4 lanes (lane k + lane k+4); 16 more products, if left, are
-    fused into those; the four registers are added ((r0 + r1) + r2) + r3, then
-    the lanes (l0 + l2) + (l1 + l3).
+    (four 8-wide registers), each updated by a fused multiply-add
+    (:func:`fused_running_sum`); each register is folded to 4 lanes (lane k +
+    lane k+4); 16 more products, if left, are fused into those; the four
+    registers are added ((r0 + r1) + r2) + r3, then the lanes
+    (l0 + l2) + (l1 + l3).
     """
-    n16 = a.shape[0]
+    n16 = A.shape[1]
     n32 = n16 - n16 % 32
-    acc = np.zeros(32)
-    for i in range(0, n32, 32):
-        acc = fma(a[i:i + 32], b[i:i + 32], acc)
-    regs = acc.reshape(4, 8)
-    regs = regs[:, :4] + regs[:, 4:]
+    acc = fused_running_sum(_steps(A[:, :n32], 32), _steps(B[:, :n32], 32), np.zeros(32))
+    regs = acc.reshape(-1, 4, 8)
+    regs = regs[:, :, :4] + regs[:, :, 4:]
     if n16 > n32:
-        regs = fma(a[n32:].reshape(4, 4), b[n32:].reshape(4, 4), regs)
-    lanes = ((regs[0] + regs[1]) + regs[2]) + regs[3]
-    return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+        regs = fma(A[:, n32:].reshape(-1, 4, 4), B[:, n32:].reshape(-1, 4, 4), regs)
+    lanes = ((regs[:, 0] + regs[:, 1]) + regs[:, 2]) + regs[:, 3]
+    return (lanes[:, 0] + lanes[:, 2]) + (lanes[:, 1] + lanes[:, 3])
 
 
-def _dot_registers(a, b, kernels):
-    """a'b for a multiple of 16 products, as ``ddot_microk_haswell-2.c`` (fused),
-    ``ddot_microk_sandy-2.c`` and ``ddot_microk_nehalem-2.c`` sum them.
+def _dot_registers(A, B, kernels):
+    """Each row's A[r]'B[r] for a multiple of 16 products, as
+    ``ddot_microk_haswell-2.c`` (fused), ``ddot_microk_sandy-2.c`` and
+    ``ddot_microk_nehalem-2.c`` sum them (B's one row: for every row).
 
     Four registers of w = ``kernels.width`` lanes take 4w products a step, lane
     by lane (product i to register (i mod 4w) // w, lane i mod w), each added to
-    its partial sum (fused, or rounded first).  A 4-lane register is folded to 2
-    lanes (lane k + lane k+2); the registers are added (r0 + r1) + (r2 + r3),
-    then the two lanes.
+    its partial sum (fused, :func:`fused_running_sum`, or rounded first).  A
+    4-lane register is folded to 2 lanes (lane k + lane k+2); the registers are
+    added (r0 + r1) + (r2 + r3), then the two lanes.
     """
     step = 4 * kernels.width
     if kernels.fused:
-        acc = np.zeros(step)
-        for i in range(0, a.shape[0], step):
-            acc = fma(a[i:i + step], b[i:i + step], acc)
+        acc = fused_running_sum(_steps(A, step), _steps(B, step), np.zeros(step))
     else:
-        acc = running_sum((a * b).reshape(-1, step), axis=0)
-    regs = acc.reshape(4, kernels.width)
+        acc = running_sum(_steps(A * B, step), axis=0)
+    regs = acc.reshape(-1, 4, kernels.width)
     if kernels.width == 4:
-        regs = regs[:, :2] + regs[:, 2:]
-    pair = (regs[0] + regs[1]) + (regs[2] + regs[3])
-    return pair[0] + pair[1]
+        regs = regs[:, :, :2] + regs[:, :, 2:]
+    pair = (regs[:, 0] + regs[:, 1]) + (regs[:, 2] + regs[:, 3])
+    return pair[:, 0] + pair[:, 1]
 
 
 # ---------------------------------------------------------------- daxpy
@@ -638,10 +674,21 @@ def _trsm_upper_transposed(R, B, kernels, threads):
         for r0, r1 in _trsm_blocks(R.shape[0], kernels.trsm_unroll):
             if r0:
                 X[r0:r1] = X[r0:r1] - _gemm_products(R[:r0, r0:r1], X[:r0], kernels)
-            for i in range(r0, r1):
-                X[i] = X[i] * (1.0 / R[i, i])
-                for q in range(i + 1, r1):
-                    X[q] = _madd(-X[i], R[i, q], X[q], kernels.fused_c)
+            X[r0:r1] = _trsm_solve_block(R[r0:r1, r0:r1].tolist(), X[r0:r1].tolist(),
+                                         kernels.fused_c)
+
+
+def _trsm_solve_block(R, X, fused):
+    """The solve within one block (lists of rows, in Python floats): row i in
+    turn, x_i = b_i * (1/R[i][i]), then every later row q loses x_i R[i][q]
+    (a multiply-add, fused or rounded twice)."""
+    for i, row in enumerate(X):
+        inverse = 1.0 / R[i][i]
+        row[:] = [x * inverse for x in row]
+        for q in range(i + 1, len(X)):
+            r = R[i][q]
+            X[q] = [fma_float(-x, r, y) if fused else y + -x * r for x, y in zip(row, X[q])]
+    return X
 
 
 def _trsm_column_blocks(nrhs, threads, unroll):

@@ -22,7 +22,7 @@ of ``mainlb``.
 import numpy as np
 
 from ..constants import EPSMCH
-from .blas import (cholesky_upper, dot, norm2, running_sum, solve_upper,
+from .blas import (cholesky_upper, dots, norm2, running_sum, solve_upper,
                    solve_upper_transposed)
 
 
@@ -121,9 +121,11 @@ def matupd(ws, wy, sy, ss, d, itail, iupdat, col, head, sy_new, stp, dtd):
     s[:] = d if stp == 1.0 else stp * d
     if iupdat > m:
         drop_oldest(sy, ss, col)
-    for j, slot in enumerate(ring_slots(head, col - 1, m)):
-        sy[col - 1, j] = dot(s, wy[slot])
-        ss[j, col - 1] = dot(ws[slot], s)
+    slots = ring_slots(head, col - 1, m)
+    # the 2(col - 1) ddot calls s'y_j, s_j's (one vector shared: one pass).
+    products = dots(np.concatenate((wy[slots], ws[slots])), s)
+    sy[col - 1, :col - 1] = products[:col - 1]
+    ss[:col - 1, col - 1] = products[col - 1:]
     ss[col - 1, col - 1] = dtd if stp == 1.0 else stp * stp * dtd
     sy[col - 1, col - 1] = sy_new
 

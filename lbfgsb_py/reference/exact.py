@@ -62,33 +62,90 @@ def two_sum(a, b):
 
 # ---------------------------------------------------------------- the exact FMA
 #: Up to this many elements an array's FMA goes one element at a time (when
-#: :func:`_fma_number` is the C library's or Python's); larger ones are emulated.
+#: :data:`fma_float` is the C library's or Python's); larger ones are emulated.
 #: Measured: the two cost the same at about 34 elements (15 us on 2020s x86-64).
 _ELEMENTWISE_MAX = 32
 
 #: Products and sums within these magnitudes need no special care in the emulation.
 _SAFE_LO, _SAFE_HI = 2.0 ** -900, 2.0 ** 900
+#: Nonzero factors above this have products above ``_SAFE_LO``.
+_SAFE_LO_FACTOR = 2.0 ** -450
 
 
 def fma(a, b, c):
     """a*b + c rounded once (a fused multiply-add), elementwise, exactly as hardware does.
 
     Numbers (``float``, ``np.float64``) give an ``np.float64``, computed by
-    :data:`_fma_number`; arrays (any mix of arrays and numbers, broadcast) a
+    :data:`fma_float`; arrays (any mix of arrays and numbers, broadcast) a
     float64 array: one element at a time up to :data:`_ELEMENTWISE_MAX`
     elements, else by the vectorized emulation (:func:`_emulated_fma_array`).
     """
     if isinstance(a, float) and isinstance(b, float) and isinstance(c, float):
-        return np.float64(_fma_number(a, b, c))
+        return np.float64(fma_float(a, b, c))
     if np.ndim(a) == np.ndim(b) == np.ndim(c) == 0:
-        return np.float64(_fma_number(float(a), float(b), float(c)))
-    if _fma_number is not _emulated_fma_number and np.broadcast(a, b, c).size <= _ELEMENTWISE_MAX:
+        return np.float64(fma_float(float(a), float(b), float(c)))
+    if fma_float is not _emulated_fma_number and np.broadcast(a, b, c).size <= _ELEMENTWISE_MAX:
         return _FMA_UFUNC(a, b, c).astype(np.float64)
     a, b, c = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
     if not a.shape == b.shape == c.shape:
         a, b, c = np.broadcast_arrays(a, b, c)
     with np.errstate(all="ignore"):
         return _emulated_fma_array(a, b, c)
+
+
+def fused_running_sum(a, b, acc):
+    """acc = fma(a[k], b[k], acc) for k = 0, 1, ... along the first axis, exactly:
+    the fused running sums of the dot kernels' lanes.  ``a`` and ``b`` have the
+    same first axis (the steps) and broadcast along the others; ``acc`` holds
+    one start per sum.
+
+    Each step rounds once, as :func:`fma` does; the emulation
+    (:func:`_emulated_fma_array`) splits into a part that does not depend on
+    acc, the exact products a[k]*b[k] = uh + ul (Dekker), done for every step
+    in one vectorized pass, and a part that does: TwoSum, round to odd, one
+    add.  One test covers every step (:func:`_chain_safe`); a chain that fails
+    it goes step by step through :func:`fma`.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    acc = np.array(np.broadcast_to(acc, np.broadcast_shapes(a.shape[1:], b.shape[1:])),
+                   dtype=np.float64)
+    steps = a.shape[0]
+    with np.errstate(all="ignore"):
+        if not _chain_safe(a, b, acc, steps):
+            for k in range(steps):
+                acc = fma(a[k], b[k], acc)
+            return acc
+        uh = a * b
+        ul = _product_error(a, b, uh)
+        for k in range(steps):
+            th, tl = two_sum(acc, uh[k])
+            acc = th + _round_to_odd_sum(tl, ul[k])
+    return acc
+
+
+def _chain_safe(a, b, acc, steps):
+    """Whether no step of :func:`fused_running_sum` can leave the emulation's
+    safe range, tested once on the factors and the start.
+
+    Nonzero factors in (2^-450, 2^900) give products above 2^-900, whose
+    splitting is exact; a zero factor (the other finite) gives an exact zero
+    product uh = +-0, which the steps add as the fma does (th = acc + uh, the
+    rest zeros) except to a -0 accumulator, which only the start can hold (so
+    none may).  The sums stay below 2^900 when steps * max|a| max|b| + max|acc|
+    does.
+    """
+    if a.size == 0 or b.size == 0 or acc.size == 0:
+        return True
+    big_a, big_b = np.abs(a).max(), np.abs(b).max()
+    return bool(big_a < _SAFE_HI and big_b < _SAFE_HI
+                and steps * big_a * big_b + np.abs(acc).max() < _SAFE_HI
+                and not _tiny(a) and not _tiny(b) and not np.signbit(acc[acc == 0.0]).any())
+
+
+def _tiny(a):
+    """Whether some nonzero |a_i| is at most 2^-450 (a product with it may leave
+    the safe range)."""
+    return bool(((np.abs(a) <= _SAFE_LO_FACTOR) & (a != 0.0)).any())
 
 
 # ---- Boldo and Melquiond's emulation
@@ -102,7 +159,7 @@ def _emulated_fma_array(a, b, c):
     the safe range (one test over all elements), a product that is an exact
     zero (a zero factor, the other finite) gives uh + c (one rounding; the
     emulation may miss the sign of a zero sum), and the other elements outside
-    are recomputed one at a time by :func:`_fma_number`.
+    are recomputed one at a time by :data:`fma_float`.
     """
     uh = a * b
     ul = _product_error(a, b, uh)
@@ -112,7 +169,7 @@ def _emulated_fma_array(a, b, c):
         zero = ((a == 0.0) | (b == 0.0)) & (abs(a) < _SAFE_HI) & (abs(b) < _SAFE_HI)
         out = np.where(zero, uh + c, out)
         for i in zip(*np.nonzero(~(zero | _safe(a, b, uh, c)))):
-            out[i] = _fma_number(float(a[i]), float(b[i]), float(c[i]))
+            out[i] = fma_float(float(a[i]), float(b[i]), float(c[i]))
     return out
 
 
@@ -223,6 +280,6 @@ def _choose_fma_number():
 
 
 #: fma(a, b, c) for three Python floats, returning a Python float.
-_fma_number = _choose_fma_number()
-#: :data:`_fma_number` as a ufunc of Python objects (broadcasts; for small arrays).
-_FMA_UFUNC = np.frompyfunc(_fma_number, 3, 1)
+fma_float = _choose_fma_number()
+#: :data:`fma_float` as a ufunc of Python objects (broadcasts; for small arrays).
+_FMA_UFUNC = np.frompyfunc(fma_float, 3, 1)

@@ -33,7 +33,7 @@ SciPy counterparts: ``formk``, ``cmprlb``, ``subsm``.
 import numpy as np
 
 from ..constants import SS_A, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, SY_A, SY_Z, YY_Z
-from .blas import (cholesky_upper, dot, fmax, fmin, running_sum, solve_upper,
+from .blas import (cholesky_upper, dots, fmax, fmin, running_sum, solve_upper,
                    solve_upper_transposed)
 from .compact import bmv, ring_slots
 from .projection import first_hit, has_lower, has_upper
@@ -110,8 +110,7 @@ def factor_k(wn, wn1, sy, theta, col):
         return -1
     solve_upper_transposed(K11, K12)
     # (2,2) += (1,2)'(1,2): entry [i, j] the ddot of columns i and j of K12.
-    for i, j in zip(*upper):
-        K22[i, j] = K22[i, j] + dot(K12[:, i], K12[:, j])
+    K22[upper] = K22[upper] + dots(K12[:, upper[0]].T, K12[:, upper[1]].T)
     if cholesky_upper(K22) != 0:
         return -2
     return 0
