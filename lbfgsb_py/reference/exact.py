@@ -117,9 +117,9 @@ def fused_running_sum(a, b, acc):
             return acc
         uh = a * b
         ul = _product_error(a, b, uh)
-        for k in range(steps):
-            th, tl = two_sum(acc, uh[k])
-            acc = th + _round_to_odd_sum(tl, ul[k])
+        for u, l in zip(uh, ul):
+            th, tl = two_sum(acc, u)
+            acc = th + _round_to_odd_sum(tl, l)
     return acc
 
 
@@ -182,10 +182,9 @@ def _round_to_odd_sum(a, b):
     is one ulp nearer zero) with the last bit set, wherever e != 0.
     """
     s, e = two_sum(a, b)
-    bits = s.view(np.int64)
     inexact = e != 0.0
-    beyond = ((bits ^ e.view(np.int64)) < 0) & inexact     # s is farther from 0 than a + b
-    return ((bits - beyond) | inexact).view(np.float64)
+    beyond = np.copysign(e, s) != e       # e != 0 of the other sign: s is farther from 0
+    return ((s.view(np.int64) - beyond) | inexact).view(np.float64)
 
 
 def _all_safe(a, b, p, c):
