@@ -83,9 +83,13 @@ class Problem:
 
 
 def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
-    """One solve (``which``: "scipy", "ours" with ``backend``, or an earlier
-    lbfgsb_py module from :func:`load_revision`); return (solver seconds per
-    iteration, iterations)."""
+    """One solve (``which``: "scipy", or lbfgsb_py with ``backend``: "ours", or an
+    earlier lbfgsb_py module from :func:`load_revision`); return (solver seconds
+    per iteration, iterations).
+
+    ``backend`` is passed explicitly to an earlier module too: its "auto" would
+    take the reference backend at small n while its copy's cache is cold (and
+    start a background compilation of the wrong package, ``lbfgsb_py``)."""
     prob.seconds = 0.0
     x0 = np.zeros(prob.n)
     bounds = None if prob.bounds is None else scipy.optimize.Bounds(*prob.bounds)
@@ -97,7 +101,8 @@ def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
                                  options=dict(maxcor=maxcor, maxiter=maxiter, gtol=0, ftol=0))
         elif which != "ours":
             res = which.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
-                                 maxiter=maxiter, gtol=0, ftol=0, trace=trace)
+                                 maxiter=maxiter, gtol=0, ftol=0, trace=trace,
+                                 backend=backend)
         else:
             res = lbfgsb_py.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
                                      maxiter=maxiter, gtol=0, ftol=0, trace=trace,
