@@ -167,47 +167,69 @@ def cholesky_upper(a, o, k):
 
 @jit
 def _row_update(a, o, j, k):
-    """A[j, q] -= R[:j, q]'R[:j, j] for q > j, as OpenBLAS's ``dgemv_t`` kernel
-    (see :func:`lbfgsb_py.reference.blas.gemv_t_subtract`)."""
+    """A[j, q] -= R[:j, q]'R[:j, j] for q > j, as OpenBLAS's ``dgemv_t`` kernel (see
+    :func:`lbfgsb_py.reference.blas.gemv_t_subtract`): over the first j - j % 4
+    rows, the columns in groups of four with 4 fused lanes each
+    (:func:`_group4_fused`), a pair left over with 2 plain lanes, a single one
+    with 4; then the last j % 4 rows, contracted as the C compiler does:
+    fma(a0, t0, y) for one row, else y + fma(a2, t2, fma(a0, t0, a1 t1)) with
+    t = -R[m4:j, j] (a2's term for three rows only)."""
     m4 = j - j % 4
+    x = o + j
     ncol = k - j - 1
     n4 = ncol - ncol % 4
+    if m4:
+        for q in range(x + 1, x + 1 + n4, 4):
+            _group4_fused(a, o, q, x, m4)
     for c in range(ncol):
-        q = o + j + 1 + c
-        y = a[o + j, q]
-        if m4 > 0:
-            if c < n4:
-                y -= _lanes4_fused(a, o, q, o + j, m4)
-            elif ncol % 4 >= 2 and c < n4 + 2:
-                y -= _lanes2(a, o, q, o + j, m4)
+        q = x + 1 + c
+        y = a[x, q]
+        if m4 and c >= n4:
+            if ncol % 4 >= 2 and c < n4 + 2:
+                y -= _lanes2(a, o, q, x, m4)
             else:
-                y -= _lanes4(a, o, q, o + j, m4)
+                y -= _lanes4(a, o, q, x, m4)
         rows = j - m4
         if rows == 1:
-            y = fma(a[o + m4, q], -a[o + m4, o + j], y)
+            y = fma(a[o + m4, q], -a[o + m4, x], y)
         elif rows > 1:
-            s = fma(a[o + m4, q], -a[o + m4, o + j], a[o + m4 + 1, q] * -a[o + m4 + 1, o + j])
+            s = fma(a[o + m4, q], -a[o + m4, x], a[o + m4 + 1, q] * -a[o + m4 + 1, x])
             if rows == 3:
-                s = fma(a[o + m4 + 2, q], -a[o + m4 + 2, o + j], s)
+                s = fma(a[o + m4 + 2, q], -a[o + m4 + 2, x], s)
             y = y + s
-        a[o + j, q] = y
+        a[x, q] = y
+
+
+@inline
+def _fma_row4(xp, a, p, q, acc):
+    """acc + xp a[p, q:q+4], one fused multiply-add per column."""
+    return (fma(xp, a[p, q], acc[0]), fma(xp, a[p, q + 1], acc[1]),
+            fma(xp, a[p, q + 2], acc[2]), fma(xp, a[p, q + 3], acc[3]))
 
 
 @jit
-def _lanes4_fused(a, o, q, x, m4):
-    """Column q's rows o..o+m4 times column x: 4 lanes of fused multiply-adds."""
-    l0 = l1 = l2 = l3 = 0.0
-    for i in range(o, o + m4, 4):
-        l0 = fma(a[i, q], a[i, x], l0)
-        l1 = fma(a[i + 1, q], a[i + 1, x], l1)
-        l2 = fma(a[i + 2, q], a[i + 2, x], l2)
-        l3 = fma(a[i + 3, q], a[i + 3, x], l3)
-    return (l0 + l2) + (l1 + l3)
+def _group4_fused(a, o, q, x, m4):
+    """Row x, columns q..q+3, loses each column's rows o..o+m4 times column x: 4 lanes
+    of fused multiply-adds per column (lane l: rows o + 4i + l), then
+    (l0 + l2) + (l1 + l3).  The four columns' 16 lanes are independent, held in
+    registers; row p's entry of column x is read once for the four."""
+    z4 = (0.0, 0.0, 0.0, 0.0)
+    l0, l1, l2, l3 = z4, z4, z4, z4
+    for p in range(o, o + m4, 4):
+        l0 = _fma_row4(a[p, x], a, p, q, l0)
+        l1 = _fma_row4(a[p + 1, x], a, p + 1, q, l1)
+        l2 = _fma_row4(a[p + 2, x], a, p + 2, q, l2)
+        l3 = _fma_row4(a[p + 3, x], a, p + 3, q, l3)
+    a[x, q] -= (l0[0] + l2[0]) + (l1[0] + l3[0])
+    a[x, q + 1] -= (l0[1] + l2[1]) + (l1[1] + l3[1])
+    a[x, q + 2] -= (l0[2] + l2[2]) + (l1[2] + l3[2])
+    a[x, q + 3] -= (l0[3] + l2[3]) + (l1[3] + l3[3])
 
 
 @jit
 def _lanes4(a, o, q, x, m4):
-    """As :func:`_lanes4_fused`, each product rounded before it is added."""
+    """Column q's rows o..o+m4 times column x: 4 lanes, each product rounded before
+    it is added, then (l0 + l2) + (l1 + l3)."""
     l0 = l1 = l2 = l3 = 0.0
     for i in range(o, o + m4, 4):
         l0 += a[i, q] * a[i, x]
@@ -276,27 +298,32 @@ def solve_upper_transposed_block(a, o, k, c, nc):
 @jit
 def _trsm_block(a, o, r0, r1, c, acc):
     """Rows r0..r1 of the right-hand sides a[o:o+k, c:c+len(acc)]: each entry loses
-    the solved rows' products (one fused sum from 0.0, subtracted once), then the
-    rows are solved with the reciprocal pivots.  The inner loops run along a row
-    (one entry per right-hand side: independent sums, each in its own order)."""
+    the solved rows' products (one fused sum from 0.0 over the rows in order,
+    subtracted once), then the rows are solved with the reciprocal pivots.  The
+    inner loops run along a row (one entry per right-hand side: independent
+    sums, each in its own order)."""
     nc = acc.shape[0]
     if r0:
         for r in range(r0, r1):
             acc[:] = 0.0
             for p in range(r0):
                 rpr = a[o + p, o + r]
+                rhs = a[o + p, c:c + nc]
                 for q in range(nc):
-                    acc[q] = fma(rpr, a[o + p, c + q], acc[q])
+                    acc[q] = fma(rpr, rhs[q], acc[q])
+            out = a[o + r, c:c + nc]
             for q in range(nc):
-                a[o + r, c + q] -= acc[q]
+                out[q] -= acc[q]
     for i in range(r0, r1):
         inv = 1.0 / a[o + i, o + i]
+        xi = a[o + i, c:c + nc]
         for q in range(nc):
-            a[o + i, c + q] *= inv
+            xi[q] *= inv
         for s in range(i + 1, r1):
             ris = a[o + i, o + s]
+            out = a[o + s, c:c + nc]
             for q in range(nc):
-                a[o + s, c + q] = fma(-a[o + i, c + q], ris, a[o + s, c + q])
+                out[q] = fma(-xi[q], ris, out[q])
 
 
 @jit
