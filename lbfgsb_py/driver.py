@@ -30,7 +30,7 @@ from . import trace as ev
 from .constants import (CONVERGENCE, EPSMCH, FAILED_CAUCHY, FAILED_FORMK, FAILED_SUBSM,
                         GTOL, OK, START, SUB_BOUNDED, SUB_CONVERGED, SUB_NOT_RUN, WARNING)
 from .reference.line_search import trial_point
-from .reference.blas import openblas
+from .reference.blas import openblas_description
 from .state import State
 from .status import MESSAGE_TEXT, TASK_NAME, Msg, Task, message, status_code
 
@@ -163,7 +163,7 @@ class Engine:
                        n_fixed=int(np.count_nonzero(s.iwhere == 3)),
                        n_projected=s.n_projected, ftol=s.ftol, gtol=s.gtol, maxls=s.maxls,
                        variant=s.variant, level=self.tracer.level, backend=self.backend,
-                       blas="{}, {} threads".format(*openblas()), **self._vectors(**box))
+                       blas=openblas_description(), **self._vectors(**box))
 
     # ------------------------------------------------------------------ x0
     def _initial_point(self):

@@ -130,8 +130,9 @@ class RunStart(Event):
         level: trace detail level.
         backend: the backend that ran, ``"reference"`` or ``"compiled"``
             (empty in traces older than schema 1.3).
-        blas: the BLAS/LAPACK kernels whose rounding the run reproduces and their
-            thread count, e.g. ``"skylakex, 2 threads"`` (empty before 1.3).
+        blas: the BLAS/LAPACK kernels whose rounding the run reproduces, their
+            thread count and how they were chosen, e.g.
+            ``"skylakex, 2 threads (SciPy's OpenBLAS: core SkylakeX)"`` (empty before 1.3).
         lower: each variable's lower bound, -inf where none (full level only;
             else empty).
         upper: each variable's upper bound, inf where none (full level only;

@@ -2,9 +2,15 @@
 OpenBLAS SciPy's L-BFGS-B calls: ``scipy.linalg.blas`` and ``scipy.linalg.lapack``
 reach the same library and the same symbols, so they are exact oracles.
 
-The comparisons with SciPy run only where SciPy's OpenBLAS runs the kernel family
-modelled; the exact FMA is checked against the hardware everywhere.
+The in-process comparisons (reference and compiled) run where SciPy's OpenBLAS
+runs the SkylakeX kernels.  Every family of the reference model is compared with
+SciPy's OpenBLAS forced to that family's kernels (``OPENBLAS_CORETYPE``, in a
+subprocess; skipped where the library does not take it) and with the bit
+patterns recorded in ``tests/data/blas_patterns.json`` (everywhere).  The
+exact FMA is checked against the hardware everywhere.
 """
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +20,7 @@ import pytest
 
 from lbfgsb_py.compiled import _dense
 from lbfgsb_py.reference import blas
+from validation import blas_patterns
 
 scipy_linalg = pytest.importorskip("scipy.linalg")
 lapack, sblas = scipy_linalg.lapack, scipy_linalg.blas
@@ -178,15 +185,120 @@ def test_a_zero_pivot_is_reported_and_leaves_b_alone():
         assert solve(R, x) == 2 and np.array_equal(x, b)
 
 
-def test_kernel_family_override_is_checked(monkeypatch):
-    monkeypatch.setattr(blas, "_OPENBLAS", None)
-    monkeypatch.setenv("LBFGSB_PY_BLAS", "pentium")
-    with pytest.raises(ValueError, match="LBFGSB_PY_BLAS"):
-        blas.openblas()
-    monkeypatch.setenv("LBFGSB_PY_BLAS", "SkylakeX")
-    assert blas.openblas()[0] == "skylakex"
-
-
 @same_kernels
 def test_the_detected_model_is_scipys_openblas():
     assert blas.openblas() == ("skylakex", LOADED[1]) == (_dense.FAMILY, _dense.THREADS)
+
+
+# ---------------------------------------------------------------- every kernel family
+@functools.lru_cache(maxsize=None)
+def _model_digests(family):
+    return blas_patterns.model_digests(family)
+
+
+@pytest.mark.parametrize("family", blas.FAMILIES)
+def test_each_family_reproduces_the_stored_bit_patterns(family):
+    stored = json.loads(blas_patterns.PATTERNS.read_text())["patterns"][family]
+    assert len(stored) == len(_model_digests(family)) > 500
+    assert blas_patterns.differences(stored, _model_digests(family)) == []
+
+
+@pytest.mark.parametrize("family", blas.FAMILIES)
+def test_each_family_is_scipys_openblas_forced_to_its_kernels(family):
+    """ddot n = 1..70, 95-97, 1000, 1023 and 10001, 10017, 30001 on 1 and 2 threads;
+    daxpy n = 1..70, ...; dpotrf orders 1..32; dtrtrs orders 1..64 (one rhs, both
+    transposes) and 1..40 with 2, 3, 10 rhs on 1 and 2 threads."""
+    found = blas_patterns.record(blas_patterns.CORES[family])
+    if found is None:
+        pytest.skip(f"SciPy's OpenBLAS does not run the {blas_patterns.CORES[family]} kernels when asked")
+    assert blas_patterns.differences(found, _model_digests(family)) == []
+
+
+# ---------------------------------------------------------------- choosing the family
+@pytest.fixture
+def fresh_choice(monkeypatch):
+    """openblas() chooses again, with no override and no forced core."""
+    monkeypatch.setattr(blas, "_CHOICE", None)
+    monkeypatch.delenv("LBFGSB_PY_BLAS", raising=False)
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    return monkeypatch
+
+
+def test_the_override_is_checked_and_case_blind(fresh_choice):
+    fresh_choice.setenv("LBFGSB_PY_BLAS", "pentium")
+    with pytest.raises(ValueError, match="LBFGSB_PY_BLAS='pentium'.*skylakex, haswell, sandybridge, nehalem"):
+        blas.openblas()
+    fresh_choice.setenv("LBFGSB_PY_BLAS", "Haswell")
+    family, threads = blas.openblas()
+    assert family == "haswell" and threads >= 1
+    assert blas.openblas_source() == "LBFGSB_PY_BLAS=Haswell"
+    assert "{}, {} threads".format(*blas.openblas()) == f"haswell, {threads} threads"
+
+
+def test_without_scipy_a_forced_core_then_the_cpu_decide(fresh_choice):
+    fresh_choice.setattr(blas, "_scipy_openblas", lambda: None)
+    fresh_choice.setenv("OPENBLAS_NUM_THREADS", "3")
+    fresh_choice.setenv("OPENBLAS_CORETYPE", "zen")
+    assert blas.openblas() == ("haswell", 3)
+    assert "OPENBLAS_CORETYPE=zen" in blas.openblas_source()
+    fresh_choice.setattr(blas, "_CHOICE", None)
+    fresh_choice.setenv("OPENBLAS_CORETYPE", "SapphireRapids")     # not taken: the CPU decides
+    fresh_choice.setattr(blas, "_cpu_flags", lambda: frozenset({"sse4_2", "avx"}))
+    fresh_choice.setattr(blas.platform, "machine", lambda: "x86_64")
+    assert blas.openblas() == ("sandybridge", 3)
+    assert "CPU flag avx" in blas.openblas_source()
+
+
+def test_scipys_core_decides_when_loaded(fresh_choice):
+    fresh_choice.setattr(blas, "_scipy_openblas", lambda: ("Zen", 5))
+    assert blas.openblas() == ("haswell", 5)
+    assert blas.openblas_source() == "SciPy's OpenBLAS: core Zen"
+
+
+def test_core_names_map_to_their_family_or_the_closest():
+    assert {core: blas.core_family(core, "x")[0] for core in blas.CORE_FAMILIES} == {
+        "SkylakeX": "skylakex", "Cooperlake": "skylakex", "SapphireRapids": "skylakex",
+        "Haswell": "haswell", "Zen": "haswell", "Sandybridge": "sandybridge", "Nehalem": "nehalem"}
+    with pytest.warns(RuntimeWarning, match="core Katmai, whose kernels are not modelled"):
+        assert blas.core_family("Katmai", "x")[0] == "nehalem"
+    with pytest.warns(RuntimeWarning, match="core Piledriver"):
+        assert blas.core_family("Piledriver", "x")[0] == "sandybridge"
+
+
+def test_an_unknown_core_goes_by_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(blas, "_cpu_flags", lambda: frozenset({"avx", "avx2", "fma"}))
+    monkeypatch.setattr(blas.platform, "machine", lambda: "x86_64")
+    with pytest.warns(RuntimeWarning, match="core Zen5.*CPU flag avx2"):
+        assert blas.core_family("Zen5", "SciPy's OpenBLAS")[0] == "haswell"
+
+
+@pytest.mark.parametrize("flags, family", [
+    ({"sse2", "avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq"}, "skylakex"),
+    ({"sse2", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512er"}, "haswell"),  # Knights Landing
+    ({"sse2", "avx", "avx2", "fma"}, "haswell"),
+    ({"sse2", "avx", "fma", "fma4"}, "sandybridge"),                                # Piledriver
+    ({"sse2", "sse4_2"}, "nehalem"),
+    ({"sse2", "ssse3"}, "nehalem"),
+])
+def test_cpu_flags_pick_the_family_openblas_picks(flags, family):
+    assert blas.cpu_family(frozenset(flags), "x86_64")[0] == family
+
+
+def test_off_x86_the_generic_family_is_a_guess():
+    family, why = blas.cpu_family(None, "aarch64")
+    assert family == blas.GENERIC and "not known to match" in why
+    assert blas.cpu_family(None, "x86_64")[0] == "haswell"
+
+
+def test_the_forced_core_table_is_scipys_openblas():
+    """Each OPENBLAS_CORETYPE value in FORCED_CORES, and one it does not take, runs
+    the core the table says (one short subprocess each, run together)."""
+    code = "from lbfgsb_py.reference.blas import _scipy_openblas; print(_scipy_openblas()[0])"
+    names = list(blas.FORCED_CORES) + ["SapphireRapids"]
+    runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, OPENBLAS_CORETYPE=name)) for name in names]
+    cores = {name: run.communicate()[0].strip() for name, run in zip(names, runs)}
+    if cores["haswell"] != "Haswell":
+        pytest.skip(f"SciPy's OpenBLAS does not take OPENBLAS_CORETYPE ({cores['haswell']})")
+    assert {name: cores[name] for name in blas.FORCED_CORES} == blas.FORCED_CORES
+    assert cores["SapphireRapids"] == LOADED[0]

@@ -286,3 +286,11 @@ def test_event_scalars_are_plain_python_values():
         for f in dataclasses.fields(e):
             value = getattr(e, f.name)
             assert type(value) in (int, float, bool, str, np.ndarray), (e.kind, f.name)
+
+
+def test_run_start_names_the_blas_model_and_how_it_was_chosen(monkeypatch):
+    from lbfgsb_py.reference import blas
+    monkeypatch.setattr(blas, "_CHOICE", blas.Choice("haswell", 3, "LBFGSB_PY_BLAS=haswell"))
+    res = lbfgsb_py.minimize(rosen, [1.3, 0.7], jac=rosen_der, trace="iteration",
+                             backend="reference")
+    assert res.trace.of_kind("run_start")[0].blas == "haswell, 3 threads (LBFGSB_PY_BLAS=haswell)"

@@ -26,7 +26,7 @@ def main(argv=None):
     chosen = problems.select(names=args.names.split(",") if args.names else None,
                              tags=args.tags.split(",") if args.tags else None,
                              include_large=args.large)
-    fortran = _fortran_runs(chosen) if args.fortran else {}
+    fortran, kernels = _fortran_runs(chosen) if args.fortran else ({}, None)
     results = []
     for i, p in enumerate(chosen, 1):
         c = compare(p, fortran.get(p.name))
@@ -35,17 +35,22 @@ def main(argv=None):
                 f"{c.pairs['C/Fortran'].prefix}/{c.fortran['evals']}" if c.pairs else ""
         print(f"[{i:3d}/{len(chosen)}] {p.name:40s} {c.verdict:10s} prefix {c.prefix}/"
               f"{c.evals_scipy} evals, {c.message[1]}{three}", file=sys.stderr)
-    write_report(results, args.report)
+    write_report(results, args.report, kernels)
     print(f"wrote {args.report}", file=sys.stderr)
 
 
 def _fortran_runs(chosen):
-    from .legacy import LegacyError, run_fortran
+    """SciPy 1.14.1's runs, and its OpenBLAS against ours per kernel family
+    ({family: :func:`validation.blas_patterns.against`})."""
+    from .blas_patterns import CORES, against
+    from .legacy import LegacyError, ensure_env, run_fortran
     print(f"running SciPy 1.14.1 (Fortran) on {len(chosen)} problems ...", file=sys.stderr)
     try:
-        return run_fortran([p.name for p in chosen])
+        runs = run_fortran([p.name for p in chosen])
     except LegacyError as exc:
         sys.exit(f"--fortran: {exc}")
+    python = ensure_env()
+    return runs, {family: against(python, core) for family, core in CORES.items()}
 
 
 if __name__ == "__main__":

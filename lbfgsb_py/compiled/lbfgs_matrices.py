@@ -26,7 +26,7 @@ from numba import prange
 
 from ..constants import EPSMCH
 from . import _dense, _vector
-from .line_search import norm2
+from ._x87 import norm2
 from ._jit import jit, twins
 from ._lend import GOLD, SS, SY, WS, WT, WY, D, G, floats1, floats2
 
@@ -206,7 +206,7 @@ def add_step_kernel(ws, wy, sy, ss, wt, d, r, g, stp, gd, gdold, dtd, itail, iup
     new_itail, new_col, new_head = ring_position(itail, iupdat, col, head, ws.shape[0])
     y = wy[new_itail] if applied else r
     _vector.difference(g, r, y, nparts)
-    ynorm = norm2(y, nparts)
+    ynorm = norm2(y)
     rr = ynorm * ynorm      # SciPy: pow(dnrm2, 2.0); its binary calls no pow, so x*x
     if not applied:
         return False, dr, ddum, rr, itail, col, head, theta, 0
