@@ -1,7 +1,7 @@
 """The compiled dense kernels (``compiled/_dense.py``) against the reference model
 (``reference/blas.py``) bit for bit, for every kernel family other than the one
-this machine's OpenBLAS runs (that one is compared with SciPy itself in
-``test_blas_model.py``).
+this machine's OpenBLAS runs (that one is compared here in this process, and
+with SciPy itself in ``test_blas_model.py``).
 
 The family and OpenBLAS's thread count are compile-time constants of
 ``_dense``, so each family is compiled in a subprocess of its own
@@ -134,6 +134,16 @@ def test_the_compiled_kernels_are_the_reference_model(family, children):
     stored = json.loads(blas_patterns.PATTERNS.read_text())["patterns"][family]
     assert blas_patterns.differences({name: stored[name] for name in found["digests"]
                                       if name in stored}, found["digests"]) == []
+
+
+def test_the_default_family_too():
+    """In this process: the family this machine's OpenBLAS runs, at its thread count."""
+    from lbfgsb_py.compiled import _dense
+    assert (_dense.FAMILY, _dense.THREADS) == blas.openblas()
+    found = {name: blas_patterns.digest(compiled(op, inputs))
+             for name, op, inputs in all_cases(_dense.THREADS)}
+    assert blas_patterns.differences(reference_digests(all_cases(_dense.THREADS), _dense.FAMILY,
+                                                       _dense.THREADS), found) == []
 
 
 if __name__ == "__main__":
