@@ -81,6 +81,18 @@ def test_unknown_section_is_refused():
         bench.main(["--sections", "first,nonsense"])
 
 
+def test_sizes_and_maxcors_restrict_the_tables_and_are_named_in_the_header(tmp_path):
+    args = bench.parse_args(["--sections", "compiled", "--sizes", "10,100", "--maxcors", "20"])
+    assert args.sizes == (10, 100) and args.maxcors == (20,)
+    assert bench.parse_args([]).sizes is None           # main's defaults: 10 to 1e6
+    for bad in ("10,x", "0", ""):
+        with pytest.raises(SystemExit):
+            bench.parse_args(["--sizes", bad])
+    results = _results(tmp_path)
+    results.update(args=args, sections=["compiled"])
+    assert "--sections compiled --sizes 10,100 --maxcors 20`" in bench._report(results)
+
+
 def test_first_solve_code_runs_and_reports_its_imports():
     env = dict(os.environ, LBFGSB_PY_BACKGROUND_COMPILE="0", PYTHONPATH=str(ROOT))
     env.pop("LBFGSB_PY_BACKEND", None)

@@ -83,9 +83,13 @@ class Problem:
 
 
 def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
-    """One solve (``which``: "scipy", "ours" with ``backend``, or an earlier
-    lbfgsb_py module from :func:`load_revision`); return (solver seconds per
-    iteration, iterations)."""
+    """One solve (``which``: "scipy", or lbfgsb_py with ``backend``: "ours", or an
+    earlier lbfgsb_py module from :func:`load_revision`); return (solver seconds
+    per iteration, iterations).
+
+    ``backend`` is passed explicitly to an earlier module too: its "auto" would
+    take the reference backend at small n while its copy's cache is cold (and
+    start a background compilation of the wrong package, ``lbfgsb_py``)."""
     prob.seconds = 0.0
     x0 = np.zeros(prob.n)
     bounds = None if prob.bounds is None else scipy.optimize.Bounds(*prob.bounds)
@@ -97,7 +101,8 @@ def solve(which, prob, maxcor, maxiter, trace="off", backend="compiled"):
                                  options=dict(maxcor=maxcor, maxiter=maxiter, gtol=0, ftol=0))
         elif which != "ours":
             res = which.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
-                                 maxiter=maxiter, gtol=0, ftol=0, trace=trace)
+                                 maxiter=maxiter, gtol=0, ftol=0, trace=trace,
+                                 backend=backend)
         else:
             res = lbfgsb_py.minimize(prob, x0, jac=True, bounds=bounds, maxcor=maxcor,
                                      maxiter=maxiter, gtol=0, ftol=0, trace=trace,
@@ -434,6 +439,17 @@ def previous_ratios(path):
     return ratios, header.group(1) if header else None
 
 
+def _int_list(text):
+    """The value of ``--sizes`` or ``--maxcors``: "10,100" gives (10, 100)."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
 def _git(*args):
     try:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
@@ -442,7 +458,8 @@ def _git(*args):
         return ""
 
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line's options (``argv``: default ``sys.argv[1:]``)."""
     ap = argparse.ArgumentParser(prog="python -m validation.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
@@ -461,6 +478,13 @@ def main(argv=None):
                     help="also time the lbfgsb_py of git revision REV (e.g. the one the "
                          "previous BENCH.md ran at) against the compiled backend now, "
                          "interleaved in this process, n <= 1e5")
+    ap.add_argument("--sizes", type=_int_list, metavar="N,N,...",
+                    help="the sizes n of the per-iteration tables (default: 10 to 1e6, "
+                         "or to 1e4 with --quick)")
+    ap.add_argument("--maxcors", type=_int_list, metavar="M,M,...",
+                    help="the maxcor values of the compiled and --against tables "
+                         "(default: 5,10,20); with --sizes or --maxcors the report goes "
+                         "to standard output unless --out says otherwise")
     ap.add_argument("--note", default="", help="appended to the report's header line")
     ap.add_argument("--append", metavar="FILE",
                     help="append the sections run (e.g. --sections '' --against REV) to "
@@ -468,14 +492,23 @@ def main(argv=None):
     ap.add_argument("--out", help="default: validation/BENCH.md when every section runs, "
                                   "else standard output")
     args = ap.parse_args(argv)
-    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - set(SECTIONS)
+    args.section_list = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(args.section_list) - set(SECTIONS)
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sections = args.section_list
     default_out = Path(__file__).with_name("BENCH.md")
-    out = args.out or (str(default_out) if set(sections) == set(SECTIONS) else None)
+    whole = set(sections) == set(SECTIONS) and not args.sizes and not args.maxcors
+    out = args.out or (str(default_out) if whole else None)
     previous = previous_ratios(args.previous or default_out)
-    sizes = [10, 100, 1000, 10000] if args.quick else [10, 100, 1000, 10000, 100000, 1000000]
+    sizes = args.sizes or ([10, 100, 1000, 10000] if args.quick
+                           else [10, 100, 1000, 10000, 100000, 1000000])
+    maxcors = args.maxcors or (5, 10, 20)
     pairs = 3 if args.quick else args.pairs
     runs = 3 if args.quick else args.runs
     compile_runs = 1 if args.quick else args.compile_runs
@@ -500,7 +533,7 @@ def main(argv=None):
         rows = []
         for n in sizes:
             for bounded in (True, False):
-                for maxcor in (5, 10, 20):
+                for maxcor in maxcors:
                     p = max(pairs, SMALL_PAIRS) if n <= 1000 else pairs
                     row = compare(n, bounded, maxcor, p, args.maxiter)
                     rows.append(row)
@@ -512,7 +545,7 @@ def main(argv=None):
         try:
             for n in [n for n in sizes if n <= 100000]:
                 for bounded in (True, False):
-                    for maxcor in (5, 10, 20):
+                    for maxcor in maxcors:
                         p = max(pairs, SMALL_PAIRS) if n <= 1000 else pairs
                         row = against(before, n, bounded, maxcor, p, args.maxiter)
                         rows.append(row)
@@ -574,7 +607,9 @@ def _header(results):
     flags = (" --quick" if args.quick else "") + (
         f" --sections {args.sections or repr('')}"
         if set(results["sections"]) != set(SECTIONS) else "") + (
-        f" --against {args.against}" if getattr(args, "against", None) else "")
+        f" --against {args.against}" if getattr(args, "against", None) else "") + "".join(
+        f" --{name} {','.join(map(str, getattr(args, name)))}"
+        for name in ("sizes", "maxcors") if getattr(args, name, None))
     pairs = results["pairs"]
     commit = results["commit"] + (" with local changes in lbfgsb_py/" if results["dirty"]
                                   else "")

@@ -7,9 +7,11 @@ per-user directory Numba picks).  Three files of ours sit beside it:
 
 * ``kernels.sha256``: a digest of the backend's sources (and of the shared
   constants, and of the OpenBLAS model the kernels are compiled for: kernel
-  family, thread count and block sizes, from :mod:`lbfgsb_py.reference.blas`).  Numba checks only the timestamp of the file that defines a
-  kernel, not of the kernels it calls (which it compiles in): after an edit of,
-  say, ``_dense.py`` the cached ``matupd`` would keep the old ``dot``.  When the
+  family, thread count, the family's kernel parameters and block sizes, from
+  :mod:`lbfgsb_py.reference.blas`, see :func:`_model_key`).  Numba checks only
+  the timestamp of the file that defines a kernel, not of the kernels it calls
+  (which it compiles in): after an edit of, say, ``_dense.py`` the cached
+  ``matupd`` would keep the old ``dot``.  When the
   digest changes, the package's cache is emptied (with ``NUMBA_CACHE_DIR`` set,
   Numba's files there are left alone: delete that directory after an edit).
 * ``kernels.ready``: written (with the digest) once every kernel is compiled
@@ -47,9 +49,14 @@ def _digest():
 
 
 def _model_key():
-    """What ``_dense`` takes from the reference's OpenBLAS model, frozen into its kernels."""
+    """What ``_dense`` takes from the reference's OpenBLAS model, frozen into its kernels:
+    the family and thread count, that family's row of ``KERNELS`` (register width,
+    fusion, block sizes, ``dgemm`` orders by block shape), the names of those
+    orders (``_dense`` numbers them) and the thresholds."""
     from ..reference import blas
-    return repr((blas.openblas(), blas.DDOT_THREAD_MIN, blas.TRSM_UNROLL)).encode()
+    family, threads = blas.openblas()
+    return repr((family, threads, blas.KERNELS[family], tuple(blas.GEMM_SUMS),
+                 blas.DDOT_THREAD_MIN, blas.TRSM_UNROLL)).encode()
 
 
 def is_ready():
