@@ -3,13 +3,16 @@ fused multiply-add (a*b + c rounded once) as hardware computes it.
 
 :mod:`lbfgsb_py.reference.blas` models SciPy's BLAS, whose kernels fuse
 multiplies into adds; NumPy has no fma ufunc and Python has ``math.fma`` only
-from 3.13.  One fused multiply-add (:func:`fma` on numbers and on small arrays)
-is Python's ``math.fma`` where present, else the C library's ``fma`` (C99:
-correctly rounded) through :mod:`ctypes`, once it has passed :func:`_agrees`,
-else Boldo and Melquiond's emulation.  Larger arrays take the emulation,
-vectorized: it is built from error-free transformations [Dekker 1971; Knuth,
-TAOCP vol. 2, 4.2.2; Boldo and Melquiond 2008] and is exact where no
-intermediate overflows or underflows; elsewhere, exact fractions.
+from 3.13.  One fused multiply-add (:func:`fma` on numbers and on small arrays,
+:data:`fma_float` on Python floats) is Python's ``math.fma`` where present,
+else the C library's ``fma`` (C99: correctly rounded) through :mod:`ctypes`,
+once it has passed :func:`_agrees`, else Boldo and Melquiond's emulation.
+Larger arrays take the emulation, vectorized: it is built from error-free
+transformations [Dekker 1971; Knuth, TAOCP vol. 2, 4.2.2; Boldo and Melquiond
+2008] and is exact where no intermediate overflows or underflows; elsewhere,
+exact fractions.  A chain of fused multiply-adds into one accumulator (a dot
+kernel's lanes) takes :func:`fused_running_sum`: the products split once,
+one safety test for the whole chain.
 """
 import ctypes
 import ctypes.util
