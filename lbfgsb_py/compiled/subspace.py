@@ -175,21 +175,21 @@ def factor_k(wn, wn1, sy, theta, col):
         return -1
     _dense.solve_upper_transposed_block(wn, 0, col, col, col)
     # (2,2) += (1,2)'(1,2)
-    _add_column_products(wn, col)
+    for i in range(col, 2 * col):
+        _add_column_products(wn, col, i)
     if _dense.cholesky_upper(wn, col, col) != 0:
         return -2
     return 0
 
 
 @jit
-def _add_column_products(wn, col):
-    """wn[i, j] += ddot(wn[:col, i], wn[:col, j]) for col <= i <= j < 2 col (the view
-    of column i made once per row, not once per entry: each view costs atomic
+def _add_column_products(wn, col, i):
+    """wn[i, j] += ddot(wn[:col, i], wn[:col, j]) for the columns j = i .. 2 col - 1
+    (the view of column i made once, not once per j: each view costs atomic
     reference counts)."""
-    for i in range(col, 2 * col):
-        col_i = wn[:col, i]
-        for j in range(i, 2 * col):
-            wn[i, j] += _dense.dot(col_i, wn[:col, j])
+    col_i = wn[:col, i]
+    for j in range(i, 2 * col):
+        wn[i, j] += _dense.dot(col_i, wn[:col, j])
 
 
 @jit
