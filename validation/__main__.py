@@ -3,9 +3,14 @@
 Options: ``--names a,b`` or ``--tags mgh,bounded`` to pick problems, ``--large`` to
 include n = 1e4..1e6, ``--report PATH`` (default ``validation/REPORT.md``), ``--fortran``
 to also run SciPy 1.14.1 (Fortran L-BFGS-B; installed on first use into ``.venv-scipy114``,
-see :mod:`validation.legacy`) and report the three-way agreement.
+see :mod:`validation.legacy`) and report the three-way agreement, ``--backend`` to pick
+lbfgsb_py's backend, ``--family F`` to run SciPy's OpenBLAS on kernel family F's
+kernels (it reruns the command with ``OPENBLAS_CORETYPE`` set, which SciPy's bundled
+OpenBLAS honours; our model follows the core it then reports).
 """
 import argparse
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +27,14 @@ def main(argv=None):
     ap.add_argument("--report", default=str(Path(__file__).with_name("REPORT.md")))
     ap.add_argument("--fortran", action="store_true",
                     help="also run SciPy 1.14.1 (Fortran) in a separate venv: three-way report")
+    ap.add_argument("--backend", choices=("auto", "reference", "compiled"), default="auto")
+    ap.add_argument("--family", help="run SciPy's OpenBLAS on this kernel family's kernels "
+                    "(skylakex, haswell, sandybridge, nehalem)")
     args = ap.parse_args(argv)
+    if args.family:
+        _rerun_on_family(args.family, argv if argv is not None else sys.argv[1:])
+    if args.backend != "auto":
+        os.environ["LBFGSB_PY_BACKEND"] = args.backend
     chosen = problems.select(names=args.names.split(",") if args.names else None,
                              tags=args.tags.split(",") if args.tags else None,
                              include_large=args.large)
@@ -37,6 +49,23 @@ def main(argv=None):
               f"{c.evals_scipy} evals, {c.message[1]}{three}", file=sys.stderr)
     write_report(results, args.report, kernels)
     print(f"wrote {args.report}", file=sys.stderr)
+
+
+def _rerun_on_family(family, argv):
+    """Run this command again with SciPy's OpenBLAS forced to ``family``'s kernels (the
+    variable must be set before the library loads), then exit with its status.  The
+    compiled kernels of another family are cached apart (``NUMBA_CACHE_DIR``), so the
+    package's own cache is not emptied and recompiled."""
+    from lbfgsb_py.reference.blas import KERNELS
+    from .blas_patterns import CORES
+    if family not in KERNELS:
+        sys.exit(f"--family {family!r}: expected one of {', '.join(KERNELS)}")
+    env = dict(os.environ, OPENBLAS_CORETYPE=CORES[family])
+    env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "lbfgsb_py" / f"numba-{family}"))
+    rest = list(argv)
+    at = next(i for i, a in enumerate(rest) if a == "--family" or a.startswith("--family="))
+    del rest[at:at + (1 if "=" in rest[at] else 2)]
+    sys.exit(subprocess.run([sys.executable, "-m", "validation", *rest], env=env).returncode)
 
 
 def _fortran_runs(chosen):
