@@ -8,16 +8,19 @@ and picture, update and :meth:`Trace.story` text; with ``fun`` and a trace at
 level ``"full"`` also the iteration in the plane of x[0], x[1] (over contours
 of f when n = 2).
 
-Everything is inline: the pictures are matplotlib SVGs (text kept as text, so
-each is small), the data a JSON object, the interaction a few lines of
-JavaScript; the page makes no network request.  Without matplotlib the page
-has the tables and the stories but no pictures.
+Everything is inline: the pictures are matplotlib SVGs (text kept as text,
+coordinates rounded, styles shared once per page: ~20 kB an iteration with
+``fun``, ~2 MB for 100 iterations), the data a JSON object, the interaction a
+few lines of JavaScript; the page makes no network request.  Without matplotlib
+the page has the tables and the stories but no pictures.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
+import re
 from importlib import resources
 
 import numpy as np
@@ -68,9 +71,40 @@ def page_html(result_or_trace, fun=None, args=()):
     data = {"summary": _summary(trace), "diagnosis": _diagnosis(trace, fun),
             "convergence": _svg(_convergence_figure, trace),
             "iterations": [_iteration(trace, k, fun, args) for k in iteration_numbers(trace)]}
+    rules = _hoist_styles(data)
     template = resources.files("lbfgsb_py").joinpath("view_template.html").read_text("utf-8")
     payload = json.dumps(data, allow_nan=False, default=_jsonable).replace("</", "<\\/")
-    return template.replace("/*DATA*/null", payload)
+    return template.replace("/*SVG_STYLES*/", rules).replace("/*DATA*/null", payload)
+
+
+_SVG_STYLE = re.compile(r"<style type='text/css'>([^<]*)</style>")
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+
+
+def _hoist_styles(data):
+    """Move the pictures' CSS rules into the page's head, each rule once.
+
+    The rules are ``*{...}`` (the same in every matplotlib SVG, and page-wide
+    already, since an inline SVG's style sheet applies to the whole document)
+    and ``.s<hash>{...}`` (see :func:`_slim_svg`: one name, one style), so
+    writing them once for the page draws the same as writing them in each
+    picture: ~2 kB a picture less.
+    """
+    rules = {}
+
+    def hoist(svg):
+        match = _SVG_STYLE.search(svg)
+        if not match or _RULE.sub("", match.group(1)).strip():
+            return svg
+        for selector, body in _RULE.findall(match.group(1)):
+            rules.setdefault(selector.strip(), body)
+        svg = svg[:match.start()] + svg[match.end():]
+        return svg.replace("<defs></defs>", "", 1)
+
+    data["convergence"] = hoist(data["convergence"])
+    for it in data["iterations"]:
+        it["line_search"], it["plane"] = hoist(it["line_search"]), hoist(it["plane"])
+    return "\n".join(f"{selector} {{{body}}}" for selector, body in rules.items())
 
 
 def iteration_numbers(trace):
@@ -152,7 +186,67 @@ def _svg(draw, *args):
         FigureCanvasSVG(fig)
         fig.savefig(out, format="svg")
     text = out.getvalue()
-    return text[text.index("<svg"):]
+    return _slim_svg(text[text.index("<svg"):])
+
+
+#: An element's start tag (or empty-element tag).
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_DECIMAL = re.compile(r"-?\d+\.\d{3,}")
+_PATH_DATA = re.compile(r' d="([^"]*)"')
+_STYLE = re.compile(r' style="([^"]*)"')
+
+
+def _slim_svg(text):
+    """matplotlib's SVG with the same picture in about half the bytes.
+
+    Drops what is not drawn (metadata, comments, the indentation between
+    tags, ids of groups, rotations by 0), rounds coordinates in attributes to
+    0.01 pt (a hundredth of a point; the text between tags, labels included,
+    is kept as it is), writes path data without spaces around its commands,
+    and shares each repeated ``style`` as a CSS class whose name is the
+    style's hash (the same name in two pictures means the same style, so the
+    pictures of one page cannot disagree).
+    """
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    text = re.sub(r">\s+<", "><", text)
+    styles = {}
+    text = _TAG.sub(lambda m: _slim_tag(m.group(0), styles), text)
+    if styles:
+        rules = "".join(f".{name}{{{style}}}" for style, name in styles.items())
+        if "</style>" in text:
+            text = text.replace("</style>", rules + "</style>", 1)
+        else:
+            start = text.index(">") + 1
+            text = f"{text[:start]}<style type='text/css'>{rules}</style>{text[start:]}"
+    return text
+
+
+def _slim_tag(tag, styles):
+    tag = _DECIMAL.sub(_round_number, tag)
+    tag = re.sub(r' transform="rotate\(-?0 [^")]*\)"', "", tag)
+    if tag.startswith("<g "):
+        tag = re.sub(r' id="[^"]*"', "", tag)
+    tag = _PATH_DATA.sub(lambda m: f' d="{_slim_path(m.group(1))}"', tag)
+    if ' id="' not in tag:          # shared definitions (markers) keep their own style
+        tag = _STYLE.sub(lambda m: f' class="{_style_class(m.group(1), styles)}"', tag, count=1)
+    return re.sub(r'="([^"\']*)"', r"='\1'", tag)   # no backslash for it in the JSON
+
+
+def _round_number(match):
+    text = f"{float(match.group(0)):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _slim_path(d):
+    d = " ".join(d.split())
+    return re.sub(r" ?([A-Za-z]) ?", r"\1", d)
+
+
+def _style_class(style, styles):
+    if style not in styles:
+        styles[style] = "s" + hashlib.blake2s(style.encode(), digest_size=4).hexdigest()
+    return styles[style]
 
 
 def _convergence_figure(trace):

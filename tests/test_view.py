@@ -6,18 +6,21 @@ error, as many rows as iterations, a click or an arrow key shows the selected
 iteration's trial count.  Locally they skip when no browser is found; with
 ``CI=true`` they must run.
 """
+import io
 import json
 import os
 import re
 import shutil
+import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
-from lbfgsb_py import builtin_problems
-from lbfgsb_py.view import view
+from lbfgsb_py import builtin_problems, minimize
 from lbfgsb_py.cli import main
+from lbfgsb_py.view import view
 
-pytest.importorskip("matplotlib")
+matplotlib = pytest.importorskip("matplotlib")
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +126,69 @@ def test_browser_selecting_shows_the_trial_count(browser_page, page):
     assert tab.locator("#n-trials").inner_text() == str(trials[3]["n_trials"])
     assert tab.locator("#iterations tbody tr.selected").count() == 1
     assert errors == []
+
+
+# ------------------------------------------------------------------ size
+def _rosenbrock(x):
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
+
+
+def _rosenbrock_grad(x):
+    g = np.zeros_like(x)
+    inner = x[1:] - x[:-1] ** 2
+    g[:-1] = -400.0 * x[:-1] * inner - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * inner
+    return g
+
+
+def test_long_run_page_stays_small():
+    """92 iterations (extended Rosenbrock, n = 14) with ``fun``: two pictures per
+    iteration.  The page was 4.75 MB before the SVGs were slimmed and is 1.9 MB
+    since (~20 kB an iteration: 16 kB of pictures, the rest the event tables and
+    the story); 2.2 MB leaves ~15% for another matplotlib's ticks and layout."""
+    result = minimize(_rosenbrock, np.tile([-1.2, 1.0], 7), jac=_rosenbrock_grad, trace="full")
+    assert 85 <= result.nit <= 100
+    text = view(result, fun=_rosenbrock).html
+    assert len(text.encode("utf-8")) < 2.2e6
+    data = page_data(text)
+    assert all(it["plane"].startswith("<svg") and it["line_search"].startswith("<svg")
+               for it in data["iterations"])
+
+
+def test_slim_svg_keeps_every_element_and_label(failed_run):
+    import matplotlib.pyplot as plt
+
+    from lbfgsb_py.view import _slim_svg
+
+    fig, ax = plt.subplots()
+    ax.plot([0.123456, 1.5, 2.25], [1e-3, 2.0, 0.5], "o-", label="phi(stp) - f0 = 1.23456789")
+    ax.set_yscale("log")
+    ax.set_title("iteration 3: 2 trial(s)")
+    ax.legend()
+    out = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(out, format="svg")
+    plt.close(fig)
+    raw = out.getvalue()
+    raw = raw[raw.index("<svg"):]
+    slim = _slim_svg(raw)
+    assert len(slim) < 0.6 * len(raw)
+    for element in ("<path", "<use", "<text", "<tspan", "<clipPath"):
+        assert slim.count(element) == raw.count(element), element
+    labels = re.findall(r">([^<>]+)</t", slim)
+    assert labels == [t for t in re.findall(r">([^<>]+)</t", raw) if t.strip()]
+    assert "1.23456789" in slim and "<metadata" not in slim and "<!--" not in slim
+    assert all(" id=" in tag for tag in re.findall(r"<[^>]* style=[^>]*>", slim))
+    ET.fromstring(slim)                             # still well-formed XML
+
+
+def test_page_shares_the_pictures_styles_once(page):
+    text = page[1].read_text()
+    data = page_data(text)
+    head = text.split("</style>", 1)[0]
+    used = set()
+    for it in data["iterations"]:
+        for svg in (it["line_search"], it["plane"]):
+            assert "<style" not in svg
+            used.update(re.findall(r"class='(s[0-9a-f]{8})'", svg))
+    assert used and all(head.count(f".{name} {{") == 1 for name in used)
