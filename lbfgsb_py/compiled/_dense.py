@@ -22,6 +22,8 @@ family's code is compiled and run; where they differ only in fusion the
 multiply-add helpers (:func:`madd_asm`, :func:`madd_c`, :func:`madd_gemv`)
 are chosen likewise.
 """
+import types as _pytypes
+
 import numba
 import numpy as np
 from numba import types
@@ -91,7 +93,11 @@ madd_gemv = fma if KERNELS.fused_gemv else mul_add
 
 
 # ---------------------------------------------------------------- ddot
-@inline
+# A call of its own, not inlined: Numba inlines an ``inline="always"`` function
+# by typing its body again in every caller, and the unrolled dot kernel took
+# ~4 s of compilation per call site (~40 s in all); compiled once per pair of
+# argument types instead.  The same operations in the same order: the same bits.
+@jit
 def dot(a, b):
     """a'b as SciPy's ``ddot``: one :func:`dot_kernel` per OpenBLAS thread's share
     above :data:`DDOT_THREAD_MIN` elements, the shares' sums added in order."""
@@ -107,11 +113,23 @@ def dot(a, b):
     return total
 
 
-@jit
-def dot_call(a, b):
-    """:func:`dot` as a call of its own (:func:`dot` is inlined into its callers, which
-    Numba's parallel loops cannot take)."""
-    return dot(a, b)
+#: :func:`dot` (once inlined into its callers, which Numba's parallel loops cannot
+#: take; now a call of its own everywhere).
+dot_call = dot
+
+
+#: :func:`dot` inlined into its caller, for the two hot callers of many short dot
+#: products (``cauchy._update_derivatives``: three per breakpoint;
+#: ``subspace._add_column_products``: ~1.5 col^2 per iteration), where the calls
+#: cost a few percent of an iteration (n = 1000 with bounds, n = 10).  A renamed
+#: copy of :func:`dot` (Numba names cache files after the function).
+if numba.config.DISABLE_JIT:
+    dot_inlined = dot
+else:
+    dot_inlined = _pytypes.FunctionType(dot.py_func.__code__, dot.py_func.__globals__,
+                                        "dot_inlined")
+    dot_inlined.__qualname__ = "dot_inlined"
+    dot_inlined = inline(dot_inlined)
 
 
 @inline

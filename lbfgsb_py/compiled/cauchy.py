@@ -20,7 +20,7 @@ import numpy as np
 
 from ..constants import EPSMCH
 from . import lbfgs_matrices
-from ._dense import axpy, dot
+from ._dense import axpy, dot, dot_inlined
 from ._jit import fmax, jit
 
 
@@ -188,9 +188,9 @@ def _update_derivatives(f1, f2, dt, dibp, zibp, ibp, ws, wy, sy, wt, theta, col,
     info = lbfgs_matrices.bmv(sy, wt, col, wbp, v)
     if info != 0:
         return f1, f2, info
-    wmc = dot(c[:col2], v[:col2])
-    wmp = dot(p[:col2], v[:col2])
-    wmw = dot(wbp[:col2], v[:col2])
+    wmc = dot_inlined(c[:col2], v[:col2])
+    wmp = dot_inlined(p[:col2], v[:col2])
+    wmw = dot_inlined(wbp[:col2], v[:col2])
     axpy(-dibp, wbp[:col2], p[:col2])
     f1 = f1 + dibp * wmc
     f2 = f2 + dibp * 2.0 * wmp - dibp2 * wmw

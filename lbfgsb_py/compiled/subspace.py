@@ -189,7 +189,7 @@ def _add_column_products(wn, col, i):
     reference counts)."""
     col_i = wn[:col, i]
     for j in range(i, 2 * col):
-        wn[i, j] += _dense.dot(col_i, wn[:col, j])
+        wn[i, j] += _dense.dot_inlined(col_i, wn[:col, j])
 
 
 @jit
