@@ -65,7 +65,7 @@ def compiled(operation, inputs):
     the solver calls them)."""
     from lbfgsb_py.compiled import _dense
     if operation == "ddot":
-        return _dense.dot_call(*inputs)
+        return _dense.dot(*inputs)
     if operation == "daxpy":
         alpha, x, y = inputs
         y = y.copy()

@@ -113,11 +113,6 @@ def dot(a, b):
     return total
 
 
-#: :func:`dot` (once inlined into its callers, which Numba's parallel loops cannot
-#: take; now a call of its own everywhere).
-dot_call = dot
-
-
 #: :func:`dot` inlined into its caller, for the two hot callers of many short dot
 #: products (``cauchy._update_derivatives``: three per breakpoint;
 #: ``subspace._add_column_products``: ~1.5 col^2 per iteration), where the calls

@@ -176,9 +176,9 @@ def _new_pair_products_loops(ws, wy, slots, s, sy_row, ss_col):
     npair = slots.shape[0]
     for q in prange(2 * npair):
         if q < npair:
-            sy_row[q] = _dense.dot_call(s, wy[slots[q]])
+            sy_row[q] = _dense.dot(s, wy[slots[q]])
         else:
-            ss_col[q - npair] = _dense.dot_call(ws[slots[q - npair]], s)
+            ss_col[q - npair] = _dense.dot(ws[slots[q - npair]], s)
 
 
 _new_pair_products, _new_pair_products_parallel = twins(_new_pair_products_loops)
