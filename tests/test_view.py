@@ -129,16 +129,7 @@ def test_browser_selecting_shows_the_trial_count(browser_page, page):
 
 
 # ------------------------------------------------------------------ size
-def _rosenbrock(x):
-    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
-
-
-def _rosenbrock_grad(x):
-    g = np.zeros_like(x)
-    inner = x[1:] - x[:-1] ** 2
-    g[:-1] = -400.0 * x[:-1] * inner - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * inner
-    return g
+from lbfgsb_py.builtin_problems import _rosenbrock, _rosenbrock_grad  # noqa: E402
 
 
 def test_long_run_page_stays_small():
