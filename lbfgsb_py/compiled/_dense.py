@@ -136,12 +136,6 @@ def _fma8(a, b, i, r):
 
 
 @inline
-def _fma4(a, b, i, r):
-    return (fma(a[i], b[i], r[0]), fma(a[i + 1], b[i + 1], r[1]),
-            fma(a[i + 2], b[i + 2], r[2]), fma(a[i + 3], b[i + 3], r[3]))
-
-
-@inline
 def _fold(r):
     """An 8-wide register folded to 4 lanes: lane k + lane k+4."""
     return (r[0] + r[4], r[1] + r[5], r[2] + r[6], r[3] + r[7])
@@ -164,10 +158,10 @@ def _dot_skylakex(a, b):
         r3 = _fma8(a, b, i + 24, r3)
     q0, q1, q2, q3 = _fold(r0), _fold(r1), _fold(r2), _fold(r3)
     if n16 > n32:
-        q0 = _fma4(a, b, n32, q0)
-        q1 = _fma4(a, b, n32 + 4, q1)
-        q2 = _fma4(a, b, n32 + 8, q2)
-        q3 = _fma4(a, b, n32 + 12, q3)
+        q0 = _madd4(a, b, n32, q0)
+        q1 = _madd4(a, b, n32 + 4, q1)
+        q2 = _madd4(a, b, n32 + 8, q2)
+        q3 = _madd4(a, b, n32 + 12, q3)
     total = 0.0
     if n16:
         l0 = ((q0[0] + q1[0]) + q2[0]) + q3[0]
